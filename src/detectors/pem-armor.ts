@@ -1,0 +1,179 @@
+// Reads an RFC 7468 armor (and the OpenPGP armor of RFC 4880 §6.2) out of narrow ASCII text,
+// tolerating how memory holds it: LF or CRLF, indentation, spaces for newlines, and newlines
+// escaped as the two characters `\n` (JSON, .env files, logs, V8 heap snapshots).
+
+export const BEGIN_MARKER = '-----BEGIN ';
+
+/** Labels that hold private key material; everything else (certificates, public keys, CSRs, CRLs) is ignored. */
+export const PRIVATE_LABELS = new Set([
+  'PRIVATE KEY',
+  'RSA PRIVATE KEY',
+  'EC PRIVATE KEY',
+  'DSA PRIVATE KEY',
+  'ENCRYPTED PRIVATE KEY',
+  'OPENSSH PRIVATE KEY',
+  'PGP PRIVATE KEY BLOCK',
+]);
+
+const maximumLabelLength = 48;
+const maximumHeaderLineLength = 256;
+
+export interface Armor {
+  label: string;
+  /** `Name: value` lines before the body (Proc-Type, DEK-Info, Version, Comment). */
+  headers: string[];
+  /** The body's base64 characters, separators removed. */
+  base64: string;
+  /** Index just past the END line's dashes, or past the last body character when incomplete. */
+  end: number;
+  /** The END line with the same label was found. */
+  complete: boolean;
+  /** Newlines were written as the two characters `\n` / `\r`. */
+  escaped: boolean;
+}
+
+const enum Char {
+  Tab = 9, Lf = 10, Cr = 13, Space = 32, Plus = 43, Dash = 45, Slash = 47, Colon = 58,
+  Equals = 61, Backslash = 92, n = 110, r = 114, t = 116,
+}
+
+function isBase64(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === Char.Plus || c === Char.Slash || c === Char.Equals;
+}
+
+function isLabelChar(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === Char.Space;
+}
+
+function startsWithAt(text: Uint8Array, at: number, ascii: string, limit: number): boolean {
+  if (at + ascii.length > limit) return false;
+  for (let k = 0; k < ascii.length; k++) if (text[at + k] !== ascii.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Length of a separator at i (real or escaped whitespace), 0 when there is none. */
+function separatorAt(text: Uint8Array, i: number, limit: number): { length: number; newline: boolean; escaped: boolean } {
+  const c = text[i];
+  if (c === Char.Lf || c === Char.Cr) return { length: 1, newline: true, escaped: false };
+  if (c === Char.Space || c === Char.Tab) return { length: 1, newline: false, escaped: false };
+  if (c === Char.Backslash && i + 1 < limit) {
+    const d = text[i + 1];
+    if (d === Char.n || d === Char.r) return { length: 2, newline: true, escaped: true };
+    if (d === Char.t) return { length: 2, newline: false, escaped: true };
+  }
+  return { length: 0, newline: false, escaped: false };
+}
+
+/** Reads the label of a `-----BEGIN label-----` line at 0; undefined unless it is one. */
+export function readBeginLabel(text: Uint8Array, limit: number): { label: string; bodyStart: number } | undefined {
+  if (!startsWithAt(text, 0, BEGIN_MARKER, limit)) return undefined;
+  let i = BEGIN_MARKER.length;
+  while (i < limit && i - BEGIN_MARKER.length < maximumLabelLength && isLabelChar(text[i])) i++;
+  if (!startsWithAt(text, i, '-----', limit)) return undefined;
+  const label = Buffer.from(text.subarray(BEGIN_MARKER.length, i)).toString('latin1').trim();
+  return { label, bodyStart: i + 5 };
+}
+
+/**
+ * Parses the armor whose `-----BEGIN` is at index 0 of `text`, reading no further than `limit`.
+ * Returns undefined when the label holds no private key.
+ */
+export function readArmor(text: Uint8Array, limit: number): Armor | undefined {
+  const begin = readBeginLabel(text, limit);
+  if (!begin || !PRIVATE_LABELS.has(begin.label)) return undefined;
+  const { label } = begin;
+  const endLine = `-----END ${label}-----`;
+  const isPgp = label.startsWith('PGP ');
+  const headers: string[] = [];
+  const bodyRuns: Array<[number, number]> = [];
+  let escaped = false;
+  let atLineStart = false;
+  let end = begin.bodyStart;
+  let i = begin.bodyStart;
+
+  while (i < limit) {
+    const separator = separatorAt(text, i, limit);
+    if (separator.length) {
+      escaped ||= separator.escaped;
+      atLineStart ||= separator.newline;
+      i += separator.length;
+      continue;
+    }
+    const c = text[i];
+    if (c === Char.Dash) {
+      if (startsWithAt(text, i, endLine, limit)) return { label, headers, base64: joinRuns(text, bodyRuns), end: i + endLine.length, complete: true, escaped };
+      break;
+    }
+    if (atLineStart && bodyRuns.length === 0) {
+      const headerEnd = headerLineEnd(text, i, limit);
+      if (headerEnd > 0) {
+        headers.push(Buffer.from(text.subarray(i, headerEnd)).toString('latin1'));
+        i = end = headerEnd;
+        continue;
+      }
+    }
+    if (!isBase64(c)) break;
+    const runStart = i;
+    // An OpenPGP armor ends its body with a `=XXXX` CRC-24 line: not part of the key bytes.
+    const isChecksum = isPgp && atLineStart && c === Char.Equals;
+    while (i < limit && isBase64(text[i])) i++;
+    if (!isChecksum) bodyRuns.push([runStart, i]);
+    end = i;
+    atLineStart = false;
+  }
+  return { label, headers, base64: joinRuns(text, bodyRuns), end, complete: false, escaped };
+}
+
+/** End of a `Name: value` header line starting at i, or 0 when the line is not one. */
+function headerLineEnd(text: Uint8Array, i: number, limit: number): number {
+  let k = i;
+  const stop = Math.min(limit, i + maximumHeaderLineLength);
+  while (k < stop && ((text[k] >= 65 && text[k] <= 90) || (text[k] >= 97 && text[k] <= 122) || (text[k] >= 48 && text[k] <= 57) || text[k] === Char.Dash)) k++;
+  if (k === i || k >= stop || text[k] !== Char.Colon) return 0;
+  while (k < stop && text[k] >= 0x20 && text[k] < 0x7f && !(text[k] === Char.Backslash && separatorAt(text, k, limit).newline)) k++;
+  return k;
+}
+
+function joinRuns(text: Uint8Array, runs: Array<[number, number]>): string {
+  const buffer = Buffer.from(text.buffer, text.byteOffset, text.length);
+  return runs.map(([s, e]) => buffer.toString('latin1', s, e)).join('');
+}
+
+/**
+ * Splits text at 0 into lines, accepting real and escaped line ends, stopping at `limit`,
+ * at the first byte that is not printable text, or after `maximumLines`.
+ */
+export function readTextLines(text: Uint8Array, limit: number, maximumLines: number): { lines: string[]; ends: number[]; escaped: boolean } {
+  const lines: string[] = [];
+  const ends: number[] = [];
+  let escaped = false;
+  let i = 0;
+  let lineStart = 0;
+  const buffer = Buffer.from(text.buffer, text.byteOffset, text.length);
+  const push = (lineEnd: number) => {
+    lines.push(buffer.toString('latin1', lineStart, lineEnd).trim());
+    ends.push(lineEnd);
+  };
+  while (i < limit && lines.length < maximumLines) {
+    const c = text[i];
+    if (c === Char.Lf || c === Char.Cr) {
+      if (i > lineStart) push(i);
+      i += c === Char.Cr && text[i + 1] === Char.Lf ? 2 : 1;
+      lineStart = i;
+      continue;
+    }
+    if (c === Char.Backslash && i + 1 < limit && (text[i + 1] === Char.n || text[i + 1] === Char.r)) {
+      escaped = true;
+      if (i > lineStart) push(i);
+      i += 2;
+      if (text[i - 1] === Char.r && text[i] === Char.Backslash && text[i + 1] === Char.n) i += 2;
+      lineStart = i;
+      continue;
+    }
+    if (c < 0x20 && c !== Char.Tab) break;
+    if (c >= 0x7f) break;
+    i++;
+  }
+  if (i > lineStart && lines.length < maximumLines) push(i);
+  return { lines, ends, escaped };
+}

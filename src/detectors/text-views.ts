@@ -1,0 +1,32 @@
+// Text as memory holds it: plain ASCII, or UTF-16LE (Windows strings). Text detectors parse a
+// narrow ASCII view and scale positions back, so one parser serves both encodings.
+
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * Narrows UTF-16LE text starting at `start` into ASCII, reading at most `maximumBytes` bytes
+ * and stopping at the first code unit that is not 7-bit ASCII. Index i of the result is byte
+ * start + 2·i of the input.
+ */
+export function narrowUtf16le(bytes: Uint8Array, start: number, maximumBytes: number): Buffer {
+  const end = Math.min(bytes.length, start + maximumBytes) - 1;
+  let count = 0;
+  for (let i = start; i < end; i += 2) {
+    if (bytes[i + 1] !== 0 || bytes[i] >= 0x80 || bytes[i] === 0) break;
+    count++;
+  }
+  const out = Buffer.allocUnsafe(count);
+  for (let k = 0; k < count; k++) out[k] = bytes[start + 2 * k];
+  return out;
+}
+
+/** Every start < bodyLength of `needle` in `haystack`, in order. */
+export function* indexesOf(haystack: Buffer, needle: Buffer, bodyLength: number): Generator<number> {
+  let position = haystack.indexOf(needle, 0);
+  while (position !== -1 && position < bodyLength) {
+    yield position;
+    position = haystack.indexOf(needle, position + 1);
+  }
+}

@@ -1,0 +1,105 @@
+// Cuts an input into chunks of body + margin with absolute offsets. A match belongs to the
+// chunk where it starts, and the margin lets a detector read to the match's end, so findings
+// are the same for any chunk size.
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+
+export interface ChunkSizes {
+  chunkSizeInBytes: number;
+  marginInBytes: number;
+}
+
+/** A chunk read into a pooled buffer: bytes [0, length) of buffer, body [0, bodyLength). */
+export interface FilledChunk {
+  offset: number;
+  buffer: ArrayBuffer;
+  length: number;
+  bodyLength: number;
+}
+
+/** Where chunk buffers come from; a buffer not handed on in a chunk is given back. */
+export interface BufferLender {
+  acquire(): Promise<ArrayBuffer>;
+  release(buffer: ArrayBuffer): void;
+}
+
+/**
+ * Positioned reads of a regular file until EOF (not until the stat size: files written by
+ * a crashing process can still grow or shrink). The margin is re-read by the next chunk.
+ */
+export async function* fileChunks(handle: FileHandle, sizes: ChunkSizes, lender: BufferLender): AsyncGenerator<FilledChunk> {
+  const want = sizes.chunkSizeInBytes + sizes.marginInBytes;
+  for (let offset = 0; ; offset += sizes.chunkSizeInBytes) {
+    const buffer = await lender.acquire();
+    const view = new Uint8Array(buffer, 0, want);
+    let length = 0;
+    try {
+      while (length < want) {
+        const { bytesRead } = await handle.read(view, length, want - length, offset + length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+    } catch (error) {
+      lender.release(buffer);
+      throw new ReadError(offset + length, error);
+    }
+    if (length === 0 && offset > 0) {
+      lender.release(buffer);
+      return;
+    }
+    const last = length < want;
+    yield { offset, buffer, length, bodyLength: last ? length : sizes.chunkSizeInBytes };
+    if (last) return;
+  }
+}
+
+/** A read that failed part-way: the offset tells how far the input was covered. */
+export class ReadError extends Error {
+  constructor(readonly offset: number, readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : String(reason));
+    this.name = 'ReadError';
+  }
+}
+
+/**
+ * Sequential chunks of a stream (stdin, a FIFO): the margin of each chunk is copied to the
+ * start of the next buffer, so offsets are stream offsets and matches across chunks are kept.
+ */
+export async function* streamChunks(stream: Readable, sizes: ChunkSizes, lender: BufferLender): AsyncGenerator<FilledChunk> {
+  const want = sizes.chunkSizeInBytes + sizes.marginInBytes;
+  let held: ArrayBuffer | undefined = await lender.acquire();
+  let view = new Uint8Array(held, 0, want);
+  let length = 0;
+  let offset = 0;
+  try {
+    try {
+      for await (const piece of stream as AsyncIterable<Buffer>) {
+        let used = 0;
+        while (used < piece.length) {
+          const n = Math.min(piece.length - used, want - length);
+          view.set(piece.subarray(used, used + n), length);
+          length += n;
+          used += n;
+          if (length === want) {
+            const next = await lender.acquire();
+            const nextView = new Uint8Array(next, 0, want);
+            nextView.set(view.subarray(sizes.chunkSizeInBytes, want), 0);
+            const full: FilledChunk = { offset, buffer: held, length, bodyLength: sizes.chunkSizeInBytes };
+            held = next;
+            view = nextView;
+            length = sizes.marginInBytes;
+            offset += sizes.chunkSizeInBytes;
+            yield full;
+          }
+        }
+      }
+    } catch (error) {
+      throw new ReadError(offset + length, error);
+    }
+    const last: FilledChunk = { offset, buffer: held, length, bodyLength: length };
+    held = undefined;
+    yield last;
+  } finally {
+    if (held) lender.release(held);
+  }
+}

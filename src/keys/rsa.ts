@@ -1,0 +1,36 @@
+import { gcd, mod } from './integers.js';
+
+export interface RsaIntegers {
+  n: bigint;
+  e: bigint;
+  d: bigint;
+  primes: bigint[];
+  /** CRT values as stored; checked when present. */
+  dp?: bigint;
+  dq?: bigint;
+  qi?: bigint;
+}
+
+/**
+ * The mathematics of an RSA private key: n is the product of its primes and e·d ≡ 1 (mod λ(n)).
+ * A partly overwritten key in a dump fails one of these and is reported lower.
+ */
+export function rsaIsConsistent(key: RsaIntegers): boolean {
+  const { n, e, d, primes } = key;
+  if (primes.length < 2 || e < 3n || d < 1n || d >= n) return false;
+  let product = 1n;
+  let lambda = 1n;
+  for (const p of primes) {
+    if (p < 3n) return false;
+    product *= p;
+    const pm1 = p - 1n;
+    lambda = (lambda / gcd(lambda, pm1)) * pm1;
+  }
+  if (product !== n) return false;
+  if (mod(e * d, lambda) !== 1n) return false;
+  const [p, q] = primes;
+  if (key.dp !== undefined && key.dp !== d % (p - 1n)) return false;
+  if (key.dq !== undefined && key.dq !== d % (q - 1n)) return false;
+  if (key.qi !== undefined && mod(key.qi * q, p) !== 1n) return false;
+  return true;
+}

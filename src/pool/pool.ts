@@ -1,0 +1,55 @@
+// The worker pool and the buffers that travel to it. A fixed set of buffers bounds memory:
+// a chunk can only be read when a buffer is free, so peak RSS does not grow with file size.
+import { Piscina } from 'piscina';
+import type { ChunkResult, ChunkTask } from './worker.js';
+
+export class BufferPool {
+  private readonly free: ArrayBuffer[] = [];
+  private readonly waiting: Array<(buffer: ArrayBuffer) => void> = [];
+  private created = 0;
+
+  constructor(readonly bufferSizeInBytes: number, readonly capacity: number) {}
+
+  /** Resolves when a buffer is free; allocates lazily up to capacity (small scans stay small). */
+  acquire(): Promise<ArrayBuffer> {
+    const buffer = this.free.pop();
+    if (buffer) return Promise.resolve(buffer);
+    if (this.created < this.capacity) {
+      this.created++;
+      return Promise.resolve(new ArrayBuffer(this.bufferSizeInBytes));
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(buffer: ArrayBuffer): void {
+    const next = this.waiting.shift();
+    if (next) next(buffer);
+    else this.free.push(buffer);
+  }
+
+  /** A buffer that did not come back (a worker died holding it) is replaced. */
+  replaceLost(): void {
+    this.release(new ArrayBuffer(this.bufferSizeInBytes));
+  }
+}
+
+export class ChunkPool {
+  private readonly piscina: Piscina<ChunkTask, ChunkResult>;
+
+  constructor(threads: number) {
+    this.piscina = new Piscina({
+      filename: new URL('./worker.js', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 1000,
+    });
+  }
+
+  run(task: ChunkTask, signal?: AbortSignal): Promise<ChunkResult> {
+    return this.piscina.run(task, { transferList: [task.buffer], signal });
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,49 @@
+// Runs the enabled detectors over one chunk. Receives the chunk's buffer by transfer and
+// gives it back by transfer, with only small, already redacted matches beside it.
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { detectorsById } from '../detectors/index.js';
+import { describeError } from '../errors.js';
+import type { DetectorId, Match } from '../types.js';
+
+export interface ChunkTask {
+  buffer: ArrayBuffer;
+  /** Valid bytes in buffer (body + margin actually read). */
+  length: number;
+  bodyLength: number;
+  detectorIds: DetectorId[];
+}
+
+export interface ChunkResult {
+  buffer: ArrayBuffer;
+  matches: Match[];
+  failures: Array<{ detector: DetectorId; message: string }>;
+}
+
+// Failpoints for the test suite, so the fail-closed paths are exercised for real.
+const fault = process.env.DUMPGUARD_TEST_FAULT;
+
+export default function scanChunk(task: ChunkTask): unknown {
+  if (fault === 'worker-crash') process.exit(3);
+  const bytes = new Uint8Array(task.buffer, 0, task.length);
+  const matches: Match[] = [];
+  const failures: ChunkResult['failures'] = [];
+  for (const detector of detectorsById(task.detectorIds)) {
+    try {
+      if (fault === 'detector-throw') throw new Error('injected detector fault');
+      for (const match of detector.scan(bytes, task.bodyLength)) {
+        if (match.start < task.bodyLength) matches.push(match);
+      }
+    } catch (error) {
+      failures.push({ detector: detector.id, message: describeError(error) });
+    }
+  }
+  const result: ChunkResult = { buffer: task.buffer, matches, failures };
+  return move({
+    get [transferableSymbol]() {
+      return [task.buffer];
+    },
+    get [valueSymbol]() {
+      return result;
+    },
+  } as never);
+}

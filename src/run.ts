@@ -1,0 +1,142 @@
+// The `dumpguard` program: parse arguments, run a scan, write the report, return the exit code.
+import { createWriteStream, readFileSync } from 'node:fs';
+import os from 'node:os';
+import type { Writable } from 'node:stream';
+import { Command, CommanderError, Option } from 'commander';
+import { DumpguardError, describeError, UsageError } from './errors.js';
+import { jsonReport } from './report/json.js';
+import { jsonlLine } from './report/jsonl.js';
+import { textFinding, textSummary } from './report/text.js';
+import { scan } from './scan.js';
+import type { Finding, ScanError, Severity, Summary } from './types.js';
+import { SEVERITIES } from './types.js';
+
+export const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export interface RunIo {
+  stdout: Writable;
+  stderr: Writable;
+}
+
+const EXAMPLES = `
+Examples:
+  Gate one dump before it leaves production (exit 0 clean, 1 keys found, 2 not fully read):
+    $ dumpguard scan /var/crash/core.4121 && upload /var/crash/core.4121
+    $ cat core.4121 | dumpguard scan - --format jsonl
+
+  Audit a folder of debug storage, machine-readable, only cores and minidumps:
+    $ dumpguard scan /mnt/debug --include '*.core' --include '*.dmp' --exclude 'tmp/**' \\
+        --format json --output audit.json
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above --fail-on,
+2 an operational error (unreadable input, bad usage, worker failure): fails closed.`;
+
+export function parseSize(value: string): number {
+  const m = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(value.trim());
+  if (!m) throw new UsageError(`invalid size '${value}' (use e.g. 64k, 8m, 1g)`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * unit;
+}
+
+function parseJobs(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--jobs must be an integer from 1 to 256, got '${value}'`);
+  return n;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function exitCodeFor(findings: readonly Finding[], summary: Summary, failOn: Severity | 'none'): number {
+  if (summary.errors.length > 0 || summary.interrupted) return 2;
+  if (failOn === 'none') return 0;
+  const threshold = SEVERITIES.indexOf(failOn);
+  return findings.some((f) => SEVERITIES.indexOf(f.severity) <= threshold) ? 1 : 0;
+}
+
+function errorLine(error: ScanError): string {
+  return `dumpguard: error: ${error.path}${error.offset !== undefined ? ` @${error.offset}` : ''}: ${error.message}\n`;
+}
+
+/** Runs the program over argv (as process.argv: node, script, args...). Never calls process.exit. */
+export async function run(argv: readonly string[], io: RunIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('dumpguard')
+    .description('Find private-key material in crash dumps, core files, heap dumps and snapshots, and gate them.')
+    .version(version)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .addHelpText('after', EXAMPLES);
+
+  program
+    .command('scan')
+    .description('scan files, folders or standard input (-) for private keys')
+    .argument('<paths...>', 'files, folders, FIFOs, or - for standard input')
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'jsonl']).default('text'))
+    .option('-o, --output <file>', 'write the report to FILE instead of standard output')
+    .addOption(new Option('--fail-on <severity>', 'lowest severity that fails the gate').choices(['critical', 'high', 'medium', 'low', 'none']).default('medium'))
+    .option('-j, --jobs <n>', 'worker threads', parseJobs, os.availableParallelism())
+    .option('--chunk-size <size>', 'bytes per chunk (64k, 8m, 1g)', parseSize)
+    .option('--include <glob>', 'scan only files matching GLOB under a folder (repeatable)', collect, [])
+    .option('--exclude <glob>', 'skip files matching GLOB under a folder (repeatable)', collect, [])
+    .option('--follow-symlinks', 'follow symbolic links while walking folders (loops are detected)', false)
+    .addHelpText('after', EXAMPLES)
+    .action(async (paths: string[], opts) => {
+      exitCode = await runScan(paths, opts, io);
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2; // --help and --version exit 0; usage errors fail closed
+    }
+    io.stderr.write(`dumpguard: ${describeError(error)}\n`);
+    return error instanceof DumpguardError ? error.exitCode : 2;
+  }
+  return exitCode;
+}
+
+interface ScanCliOptions {
+  format: 'text' | 'json' | 'jsonl';
+  output?: string;
+  failOn: Severity | 'none';
+  jobs: number;
+  chunkSize?: number;
+  include: string[];
+  exclude: string[];
+  followSymlinks: boolean;
+}
+
+async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promise<number> {
+  const out = opts.output ? createWriteStream(opts.output) : io.stdout;
+  const abort = new AbortController();
+  const onSignal = () => {
+    io.stderr.write('dumpguard: interrupted, stopping the scan\n');
+    abort.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const { findings, summary } = await scan(paths, {
+      jobs: opts.jobs,
+      chunkSizeInBytes: opts.chunkSize,
+      include: opts.include,
+      exclude: opts.exclude,
+      followSymlinks: opts.followSymlinks,
+      signal: abort.signal,
+      onError: (error) => io.stderr.write(errorLine(error)),
+      onFileDone: (_path, fileFindings) => {
+        if (opts.format === 'jsonl') for (const f of fileFindings) out.write(jsonlLine(f));
+        if (opts.format === 'text') for (const f of fileFindings) out.write(textFinding(f));
+      },
+    });
+    if (opts.format === 'json') out.write(jsonReport(findings, summary, version));
+    if (opts.format === 'text') out.write(textSummary(summary));
+    else io.stderr.write(textSummary(summary));
+    return exitCodeFor(findings, summary, opts.failOn);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (out !== io.stdout) await new Promise<void>((resolve, reject) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? reject(e) : resolve())));
+  }
+}

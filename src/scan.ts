@@ -1,0 +1,194 @@
+// The pipeline: enumerate → chunk → worker pool → merge, per file, with bounded memory.
+// Files are processed a few at a time (small files would otherwise idle the workers) and
+// reported in enumeration order, so output is deterministic.
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import os from 'node:os';
+import type { Readable } from 'node:stream';
+import { detectorsById, requiredMarginInBytes } from './detectors/index.js';
+import { describeError, UsageError } from './errors.js';
+import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/chunker.js';
+import { enumerateInputs, type InputSource } from './input/enumerate.js';
+import { BufferPool, ChunkPool } from './pool/pool.js';
+import type { DetectorId, FileSummary, Finding, ScanError, Severity, Skipped, Summary } from './types.js';
+import { SEVERITIES } from './types.js';
+
+/** Chosen from bench/ measurements (see README): large enough to amortise worker round trips. */
+export const defaultChunkSizeInBytes = 8 * 1024 * 1024;
+
+export interface ScanOptions {
+  jobs?: number;
+  chunkSizeInBytes?: number;
+  include?: readonly string[];
+  exclude?: readonly string[];
+  followSymlinks?: boolean;
+  detectors?: readonly DetectorId[];
+  /** Standard input, for the path '-' (tests pass their own stream). */
+  stdin?: Readable;
+  signal?: AbortSignal;
+  /** Called once per input, in enumeration order, with its findings sorted by offset. */
+  onFileDone?(path: string, findings: Finding[]): void;
+  onError?(error: ScanError): void;
+}
+
+export interface ScanResult {
+  findings: Finding[];
+  summary: Summary;
+}
+
+export async function scan(paths: readonly string[], options: ScanOptions = {}): Promise<ScanResult> {
+  const started = process.hrtime.bigint();
+  const jobs = options.jobs ?? os.availableParallelism();
+  const chunkSizeInBytes = options.chunkSizeInBytes ?? defaultChunkSizeInBytes;
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`--jobs must be an integer from 1 to 256, got ${jobs}`);
+  const enabled = detectorsById(options.detectors);
+  const marginInBytes = requiredMarginInBytes(enabled);
+  if (!Number.isInteger(chunkSizeInBytes) || chunkSizeInBytes < 4096) throw new UsageError('--chunk-size must be at least 4k');
+  const sizes = { chunkSizeInBytes, marginInBytes };
+  const detectorIds = enabled.map((d) => d.id);
+
+  const skipped: Skipped[] = [];
+  const warnings: Skipped[] = [];
+  const errors: ScanError[] = [];
+  const perFile: FileSummary[] = [];
+  const findings: Finding[] = [];
+  const reportError = (error: ScanError) => {
+    errors.push(error);
+    options.onError?.(error);
+  };
+
+  const pool = new ChunkPool(jobs);
+  // Two buffers per worker keep every worker busy while the next chunk is read.
+  const buffers = new BufferPool(chunkSizeInBytes + marginInBytes, 2 * jobs + 1);
+  const fileConcurrency = 2 * jobs;
+
+  const scanOne = async (source: InputSource): Promise<{ findings: Finding[]; bytes: number; errors: ScanError[] }> => {
+    const fileErrors: ScanError[] = [];
+    const fileFindings: Finding[] = [];
+    let bytes = 0;
+    const inFlight: Promise<void>[] = [];
+    const dispatch = (chunk: FilledChunk) => {
+      bytes = Math.max(bytes, chunk.offset + chunk.length);
+      if (chunk.bodyLength === 0) {
+        buffers.release(chunk.buffer);
+        return;
+      }
+      const task = { buffer: chunk.buffer, length: chunk.length, bodyLength: chunk.bodyLength, detectorIds };
+      inFlight.push(
+        pool.run(task, options.signal).then(
+          (result) => {
+            buffers.release(result.buffer);
+            for (const failure of result.failures) {
+              fileErrors.push({ path: source.path, offset: chunk.offset, message: `detector ${failure.detector} failed on the chunk at offset ${chunk.offset}: ${failure.message}` });
+            }
+            for (const m of result.matches) {
+              fileFindings.push({
+                path: source.path,
+                offset: chunk.offset + m.start,
+                length: m.length,
+                detector: m.detector,
+                kind: m.kind,
+                severity: m.severity,
+                confidence: m.confidence,
+                encoding: m.encoding,
+                ...(m.fingerprint ? { fingerprint: m.fingerprint } : {}),
+                evidence: m.evidence,
+                ...(m.note ? { note: m.note } : {}),
+              });
+            }
+          },
+          (error) => {
+            buffers.replaceLost();
+            fileErrors.push({ path: source.path, offset: chunk.offset, message: `worker failed on the chunk at offset ${chunk.offset}: ${describeError(error)}` });
+          },
+        ),
+      );
+    };
+    try {
+      if (source.kind === 'file') {
+        const handle = await open(source.path, 'r');
+        try {
+          for await (const chunk of fileChunks(handle, sizes, buffers)) {
+            if (options.signal?.aborted) {
+              buffers.release(chunk.buffer);
+              break;
+            }
+            dispatch(chunk);
+          }
+          await Promise.all(inFlight);
+        } finally {
+          await handle.close();
+        }
+      } else {
+        const stream = source.path === '-' ? (options.stdin ?? process.stdin) : createReadStream(source.path, { highWaterMark: 1 << 20 });
+        try {
+          for await (const chunk of streamChunks(stream, sizes, buffers)) {
+            if (options.signal?.aborted) {
+              buffers.release(chunk.buffer);
+              break;
+            }
+            dispatch(chunk);
+          }
+        } finally {
+          if (source.path !== '-') stream.destroy();
+        }
+        await Promise.all(inFlight);
+      }
+    } catch (error) {
+      await Promise.allSettled(inFlight);
+      const offset = error instanceof ReadError ? error.offset : undefined;
+      const reason = describeError(error instanceof ReadError ? error.reason : error);
+      fileErrors.push({ path: source.path, ...(offset !== undefined ? { offset } : {}), message: offset !== undefined ? `read failed at offset ${offset}: ${reason}` : `cannot read: ${reason}` });
+    }
+    fileFindings.sort(byOffset);
+    return { findings: fileFindings, bytes, errors: fileErrors };
+  };
+
+  try {
+    // A sliding window of files in flight; results are taken in enumeration order.
+    const window: Array<{ source: InputSource; result: ReturnType<typeof scanOne> }> = [];
+    const settle = async () => {
+      const { source, result } = window.shift()!;
+      const done = await result;
+      done.errors.forEach(reportError);
+      if (done.bytes === 0 && done.errors.length === 0) warnings.push({ path: source.path, reason: 'empty input: nothing to scan' });
+      perFile.push({ path: source.path, bytes: done.bytes, findings: done.findings.length });
+      findings.push(...done.findings);
+      options.onFileDone?.(source.path, done.findings);
+    };
+    const inputs = enumerateInputs(paths, options, { skipped: (s) => skipped.push(s), error: reportError });
+    for await (const source of inputs) {
+      if (options.signal?.aborted) break;
+      window.push({ source, result: scanOne(source) });
+      if (window.length >= fileConcurrency) await settle();
+    }
+    while (window.length) await settle();
+  } finally {
+    await pool.close();
+  }
+
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const bytes = perFile.reduce((sum, f) => sum + f.bytes, 0);
+  const findingsBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  for (const f of findings) findingsBySeverity[f.severity]++;
+  return {
+    findings,
+    summary: {
+      files: perFile.length,
+      bytes,
+      seconds,
+      megabytesPerSecond: seconds > 0 ? bytes / 1e6 / seconds : 0,
+      findingsBySeverity,
+      skipped,
+      warnings,
+      errors,
+      perFile,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      interrupted: options.signal?.aborted ?? false,
+    },
+  };
+}
+
+function byOffset(a: Finding, b: Finding): number {
+  return a.offset - b.offset || a.length - b.length || (a.detector < b.detector ? -1 : a.detector > b.detector ? 1 : 0);
+}

@@ -1,0 +1,110 @@
+// Plain data at the boundaries: what flows from reader to workers to reporters.
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low';
+export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
+
+export type DetectorId = 'pem' | 'der' | 'windows-blob' | 'jwk' | 'openssh' | 'entropy';
+
+export type KeyKind =
+  | 'rsa-private-key'
+  | 'ec-private-key'
+  | 'ed25519-private-key'
+  | 'ed448-private-key'
+  | 'x25519-private-key'
+  | 'x448-private-key'
+  | 'dsa-private-key'
+  | 'encrypted-private-key'
+  | 'openssh-private-key'
+  | 'pgp-private-key'
+  | 'putty-private-key'
+  | 'private-key'
+  | 'pkcs12'
+  | 'jwk-private-key'
+  | 'high-entropy';
+
+export type Encoding = 'binary' | 'ascii' | 'utf16le' | 'json-escaped' | 'base64';
+
+/** A slice of an input: `bytes` = body + margin; only matches starting in the body belong to it. */
+export interface Chunk {
+  readonly path: string;
+  /** Absolute offset in the input of bytes[0]. */
+  readonly offset: number;
+  readonly bodyLength: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * What a detector reports, relative to the chunk. Everything here has already been
+ * validated and redacted inside the worker: raw key bytes never leave it.
+ */
+export interface Match {
+  readonly start: number;
+  readonly length: number;
+  readonly detector: DetectorId;
+  readonly kind: KeyKind;
+  readonly severity: Severity;
+  readonly confidence: number;
+  readonly encoding: Encoding;
+  readonly evidence: string;
+  readonly fingerprint?: string;
+  readonly note?: string;
+}
+
+export interface Detector {
+  readonly id: DetectorId;
+  /** The longest match this detector can report; the chunk margin must be at least this. */
+  readonly maxMatchLengthInBytes: number;
+  /** Pure: reports matches whose start is < bodyLength, reading on into the margin. Never throws on garbage. */
+  scan(bytes: Uint8Array, bodyLength: number): Iterable<Match>;
+}
+
+/** The finding contract of DESIGN.md: every output format is built from this shape. */
+export interface Finding {
+  path: string;
+  offset: number;
+  length: number;
+  detector: DetectorId;
+  kind: KeyKind;
+  severity: Severity;
+  confidence: number;
+  encoding: Encoding;
+  fingerprint?: string;
+  address?: string;
+  region?: string;
+  evidence: string;
+  knownKey?: { id: string; source: string };
+  inner?: string;
+  note?: string;
+}
+
+export interface ScanError {
+  path: string;
+  /** Byte offset where the problem was met, when there is one. */
+  offset?: number;
+  message: string;
+}
+
+export interface Skipped {
+  path: string;
+  reason: string;
+}
+
+export interface FileSummary {
+  path: string;
+  bytes: number;
+  findings: number;
+}
+
+export interface Summary {
+  files: number;
+  bytes: number;
+  seconds: number;
+  megabytesPerSecond: number;
+  findingsBySeverity: Record<Severity, number>;
+  skipped: Skipped[];
+  warnings: Skipped[];
+  errors: ScanError[];
+  perFile: FileSummary[];
+  peakRssBytes: number;
+  interrupted: boolean;
+}
