@@ -624,6 +624,8 @@ async function main() {
     return;
   }
 
+  // The lead rebuilds dist/ often; record which build these numbers belong to.
+  log(`\ncli: ${path.relative(ROOT, CLI)} (built ${fs.statSync(CLI).mtime.toISOString()})`);
   const scan = await benchScan('dumpguard', paths.bin, cfg.sizeBytes, cfg.runs, cfg.jobs, cfg.extraArgs, rec.plants);
   if (cfg.chunkSweep) await chunkSweep(cfg, paths.bin, rec.plants);
   if (cfg.jobsSweep) await jobsSweep(cfg, paths.bin, rec.plants);

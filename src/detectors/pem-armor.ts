@@ -143,15 +143,19 @@ function joinRuns(text: Uint8Array, runs: Array<[number, number]>): string {
  * Splits text at 0 into lines, accepting real and escaped line ends, stopping at `limit`,
  * at the first byte that is not printable text, or after `maximumLines`.
  */
-export function readTextLines(text: Uint8Array, limit: number, maximumLines: number): { lines: string[]; ends: number[]; escaped: boolean } {
+export function readTextLines(text: Uint8Array, limit: number, maximumLines: number): { lines: string[]; starts: number[]; ends: number[]; escaped: boolean } {
   const lines: string[] = [];
+  const starts: number[] = [];
   const ends: number[] = [];
   let escaped = false;
   let i = 0;
   let lineStart = 0;
   const buffer = Buffer.from(text.buffer, text.byteOffset, text.length);
   const push = (lineEnd: number) => {
-    lines.push(buffer.toString('latin1', lineStart, lineEnd).trim());
+    const raw = buffer.toString('latin1', lineStart, lineEnd);
+    const trimmed = raw.trimStart();
+    lines.push(trimmed.trimEnd());
+    starts.push(lineStart + raw.length - trimmed.length);
     ends.push(lineEnd);
   };
   while (i < limit && lines.length < maximumLines) {
@@ -175,5 +179,5 @@ export function readTextLines(text: Uint8Array, limit: number, maximumLines: num
     i++;
   }
   if (i > lineStart && lines.length < maximumLines) push(i);
-  return { lines, ends, escaped };
+  return { lines, starts, ends, escaped };
 }

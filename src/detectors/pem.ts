@@ -96,7 +96,7 @@ function judgeArmor(armor: Armor): Verdict {
         const info = inspectPgpSecretKey(der);
         return info.protected
           ? { kind: 'pgp-private-key', severity: 'medium', confidence: 0.85, note: 'passphrase-protected OpenPGP secret key' }
-          : { kind: 'pgp-private-key', severity: 'high', confidence: 0.9, note: 'unprotected OpenPGP secret key' };
+          : { kind: 'pgp-private-key', severity: 'high', confidence: 0.95, note: 'unprotected OpenPGP secret key' };
       }
       default: {
         const key = createPrivateKey({ key: canonicalPem(armor.label, armor.base64), format: 'pem' });
@@ -157,13 +157,16 @@ const KIND_BY_SSH_ALGORITHM: Record<string, KeyKind> = {
 };
 
 function puttyMatch(text: Buffer, encoding: Encoding): Omit<Match, 'start'> | undefined {
-  const { lines, ends, escaped } = readTextLines(text, text.length, maximumPuttyLines);
+  const { lines, starts, ends, escaped } = readTextLines(text, text.length, maximumPuttyLines);
   const header = /^PuTTY-User-Key-File-([23]): *(\S+)$/.exec(lines[0] ?? '');
   if (!header) return undefined;
   const algorithm = header[2];
   const last = lines.findIndex((line) => /^Private-(MAC|Hash):/.test(line));
   const complete = last > 0;
   const used = complete ? lines.slice(0, last + 1) : lines;
+  // The MAC is hex: the key ends at its last digit even when no line end follows.
+  const mac = complete ? /^Private-(?:MAC|Hash): *[0-9a-fA-F]+/.exec(lines[last]) : null;
+  const end = mac ? starts[last] + mac[0].length : ends[used.length - 1];
   const body = used.filter((line) => /^[A-Za-z0-9+/=]+$/.test(line)).join('');
   if (body.length < minimumBodyChars) return undefined;
   const algorithmKind = KIND_BY_SSH_ALGORITHM[algorithm] ?? (algorithm.startsWith('ecdsa-') ? 'ec-private-key' : 'putty-private-key');
@@ -181,7 +184,7 @@ function puttyMatch(text: Buffer, encoding: Encoding): Omit<Match, 'start'> | un
     }
   }
   return {
-    length: ends[used.length - 1],
+    length: end,
     detector: 'pem',
     encoding: encoding === 'ascii' && escaped ? 'json-escaped' : encoding,
     evidence: redactedEvidence(`PuTTY-User-Key-File-${header[1]}: ${algorithm}`, body),
