@@ -9,6 +9,7 @@ import { detectorsById, requiredMarginInBytes } from './detectors/index.js';
 import { describeError, UsageError } from './errors.js';
 import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/chunker.js';
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
+import { mergeFileFindings } from './merge.js';
 import { BufferPool, ChunkPool } from './pool/pool.js';
 import type { DetectorId, FileSummary, Finding, ScanError, Severity, Skipped, Summary } from './types.js';
 import { SEVERITIES } from './types.js';
@@ -140,8 +141,7 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
       const reason = describeError(error instanceof ReadError ? error.reason : error);
       fileErrors.push({ path: source.path, ...(offset !== undefined ? { offset } : {}), message: offset !== undefined ? `read failed at offset ${offset}: ${reason}` : `cannot read: ${reason}` });
     }
-    fileFindings.sort(byOffset);
-    return { findings: fileFindings, bytes, errors: fileErrors };
+    return { findings: mergeFileFindings(fileFindings), bytes, errors: fileErrors };
   };
 
   try {
@@ -187,8 +187,4 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
       interrupted: options.signal?.aborted ?? false,
     },
   };
-}
-
-function byOffset(a: Finding, b: Finding): number {
-  return a.offset - b.offset || a.length - b.length || (a.detector < b.detector ? -1 : a.detector > b.detector ? 1 : 0);
 }

@@ -223,7 +223,8 @@ describe.concurrent('exit codes', () => {
     const findings = jsonlFindings(r);
     expect(findings).toHaveLength(found);
     if (found) expectFinding(findings[0], plantedExpected());
-    expect(r.stderrText).not.toContain('error');
+    expect(r.stderrText).not.toContain('dumpguard: error');
+    expect(r.stderrText).toContain('errors: 0');
   });
 
   test('a nonexistent path → exit 2, stderr names the path', async ({ expect }) => {
@@ -405,6 +406,27 @@ describe.concurrent('folders', () => {
     expect(findings.map((f) => f.path)).toEqual([e.key2.path, e.key1.path]);
     expectFinding(findings[0], e.key2);
     expectFinding(findings[1], e.key1);
+  });
+
+  // enumerate.ts promises "nothing is walked or scanned twice" (dev:ino identity).
+  test.each([
+    { name: 'a folder, then a file inside it', args: () => [tree, path.join(tree, 'a', 'key1.pem')], skippedPath: () => path.join(tree, 'a', 'key1.pem') },
+    { name: 'a file inside a folder, then the folder', args: () => [path.join(tree, 'a', 'key1.pem'), tree], skippedPath: () => path.join(tree, 'a', 'key1.pem') },
+  ])('$name: every key reported once, the repeat listed as skipped', async ({ args, skippedPath }) => {
+    const r = await runCli(['scan', ...args(), '--format', 'json']);
+    expect(r.code).toBe(1);
+    const doc = parseJson(r);
+    const e = expected(tree);
+    expect(doc.findings.map((f: { path: string }) => f.path).sort()).toEqual([e.hidden.path, e.key2.path, e.key1.path].sort());
+    expect(doc.summary.skipped).toEqual([{ path: skippedPath(), reason: expect.stringMatching(/same file/) }]);
+  });
+
+  test('the same file named twice is scanned once', async ({ expect }) => {
+    const r = await runCli(['scan', planted, planted, '--format', 'jsonl']);
+    expect(r.code).toBe(1);
+    const findings = jsonlFindings(r);
+    expect(findings).toHaveLength(1);
+    expectFinding(findings[0], plantedExpected());
   });
 
   test('a filter that matches nothing → exit 0, no findings', async ({ expect }) => {

@@ -1,8 +1,10 @@
 // The registry: one flat list of detectors (bulk_extractor's scanner list).
 import type { Detector, DetectorId } from '../types.js';
+import { derDetector } from './der.js';
 import { pemDetector } from './pem.js';
+import { windowsBlobDetector } from './windows-blob.js';
 
-export const detectors: readonly Detector[] = [pemDetector];
+export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector];
 
 export function detectorsById(ids: readonly DetectorId[] | undefined): Detector[] {
   if (!ids) return [...detectors];

@@ -22,3 +22,24 @@ export function derInteger(value: bigint): Buffer {
 export function derSequence(...items: Uint8Array[]): Buffer {
   return derTlv(0x30, Buffer.concat(items));
 }
+
+export function derOid(dotted: string): Buffer {
+  const arcs = dotted.split('.').map(Number);
+  const bytes: number[] = [];
+  const push = (value: number) => {
+    const groups = [value & 0x7f];
+    for (let v = Math.floor(value / 128); v > 0; v = Math.floor(v / 128)) groups.unshift((v & 0x7f) | 0x80);
+    bytes.push(...groups);
+  };
+  push(arcs[0] * 40 + arcs[1]);
+  for (const arc of arcs.slice(2)) push(arc);
+  return derTlv(0x06, Buffer.from(bytes));
+}
+
+export function derBitString(bytes: Uint8Array): Buffer {
+  return derTlv(0x03, Buffer.concat([Buffer.from([0]), bytes]));
+}
+
+export function derNull(): Buffer {
+  return Buffer.from([0x05, 0x00]);
+}

@@ -1,4 +1,8 @@
+import { derBitString, derInteger, derNull, derOid, derSequence } from './der-encode.js';
+import { fingerprintOfSpki } from './fingerprint.js';
 import { gcd, mod } from './integers.js';
+
+export const RSA_ENCRYPTION_OID = '1.2.840.113549.1.1.1';
 
 export interface RsaIntegers {
   n: bigint;
@@ -33,4 +37,10 @@ export function rsaIsConsistent(key: RsaIntegers): boolean {
   if (key.dq !== undefined && key.dq !== d % (q - 1n)) return false;
   if (key.qi !== undefined && mod(key.qi * q, p) !== 1n) return false;
   return true;
+}
+
+/** SPKI with rsaEncryption, as node:crypto exports an RSA public key. */
+export function rsaSpkiFingerprint(n: bigint, e: bigint): string {
+  const rsaPublicKey = derSequence(derInteger(n), derInteger(e));
+  return fingerprintOfSpki(derSequence(derSequence(derOid(RSA_ENCRYPTION_OID), derNull()), derBitString(rsaPublicKey)));
 }
