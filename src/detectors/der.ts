@@ -28,11 +28,15 @@ export const derDetector: Detector = {
   *scan(bytes, bodyLength) {
     const buffer = asBuffer(bytes);
     const tried = new Set<number>();
+    // A structure inside a validated key (PKCS#1 inside PKCS#8) would be merged into it
+    // anyway; skipping it here saves validating the same key twice.
+    let validatedUntil = -1;
     const candidate = (start: number): Match | undefined => {
-      if (start < 0 || start >= bodyLength || tried.has(start)) return undefined;
+      if (start < 0 || start >= bodyLength || tried.has(start) || start < validatedUntil) return undefined;
       tried.add(start);
       const key = identifyDerKey(buffer, start, buffer.length);
       if (!key) return undefined;
+      if (key.severity === 'high') validatedUntil = Math.max(validatedUntil, start + key.length);
       return {
         start,
         length: key.length,

@@ -11,8 +11,12 @@ import { asBuffer, indexesOf } from './text-views.js';
 
 const minimumRsaBits = 512;
 const maximumRsaBits = 16384;
-/** The longest blob: a 16384-bit CryptoAPI PRIVATEKEYBLOB (20 + 9·bitlen/16 bytes). */
-const maximumBlobLengthInBytes = 20 + (9 * maximumRsaBits) / 16;
+/**
+ * The longest blob: a 16384-bit BCRYPT_RSAFULLPRIVATE_BLOB with an 8-byte exponent and primes
+ * of half the modulus plus one byte (the bound cngRsaBlob enforces); longer than CryptoAPI's.
+ */
+const maximumPrimeBytes = maximumRsaBits / 16 + 1;
+const maximumBlobLengthInBytes = 24 + 8 + 2 * (maximumRsaBits / 8) + 5 * maximumPrimeBytes;
 
 const PRIVATEKEYBLOB = 0x07;
 const CALG_RSA_KEYX = 0xa400;
@@ -93,7 +97,8 @@ function cngRsaBlob(bytes: Uint8Array, start: number, fullPrivate: boolean): Blo
   const bits = view.getUint32(4, true);
   const [cbExponent, cbModulus, cbPrime1, cbPrime2] = [8, 12, 16, 20].map((o) => view.getUint32(o, true));
   if (bits < minimumRsaBits || bits > maximumRsaBits || cbModulus !== Math.ceil(bits / 8) || cbExponent < 1 || cbExponent > 8) return undefined;
-  if (cbPrime1 < 1 || cbPrime2 < 1 || cbPrime1 > cbModulus || cbPrime2 > cbModulus) return undefined;
+  const primeLimit = Math.min(maximumPrimeBytes, Math.ceil(cbModulus / 2) + 1);
+  if (cbPrime1 < 1 || cbPrime2 < 1 || cbPrime1 > primeLimit || cbPrime2 > primeLimit) return undefined;
   const length = 24 + cbExponent + cbModulus + cbPrime1 + cbPrime2 + (fullPrivate ? 2 * cbPrime1 + cbPrime2 + cbModulus : 0);
   if (start + length > bytes.length) return undefined;
   let at = start + 24;
