@@ -2,16 +2,23 @@
 // Scan-throughput benchmark for dumpguard.
 //
 // 1. Builds (once, cached in bench/out/) a deterministic "dump-like" file: 4 KiB pages of
-//    zeros / random / ASCII text / code-ish bytes in rough real-core proportions, with four
-//    TEST private keys planted at known offsets in four encodings.
+//    zeros / random / ASCII text / code-ish bytes in rough real-core proportions, with nine
+//    TEST private keys planted at known offsets: four PEM texts (ascii LF, ascii CRLF, UTF-16LE,
+//    JSON-escaped) and five binary forms (PKCS#1 DER, PKCS#8 DER x2, CNG BCRYPT_ECCPRIVATE_BLOB,
+//    CryptoAPI PRIVATEKEYBLOB).
 // 2. Times `cat FILE > /dev/null` (the page-cache read ceiling) and
 //    `node dist/cli.js scan FILE --format jsonl --jobs N` (wall time + peak RSS via GNU time).
-// 3. Checks every plant is reported at its exact offset with the right fingerprint and counts
-//    every other finding as a false alarm.
+// 3. Checks every plant is reported at its exact offset with the right fingerprint (binary
+//    plants also with the right detector and exact DER/blob length) and counts every other
+//    finding as a false alarm.
+// 4. With BENCH_DETECTOR_COMPARE=1, compares `--detectors pem` with all detectors on the
+//    dump-like file and on a file of pure pseudo-random bytes (bench/out/random-<size>.bin,
+//    cached): the der + windows-blob detectors may cost at most 15% of throughput.
 //
-// Env: BENCH_SIZE_MIB (1024), BENCH_RUNS (3), BENCH_JOBS (2), BENCH_ARGS (extra scan args,
-// split on whitespace), BENCH_CHUNK_SWEEP=1, BENCH_JOBS_SWEEP=1, BENCH_REGEN=1 (force regen),
-// BENCH_CLI (path of the cli.js to run, default dist/cli.js).
+// Env: BENCH_SIZE_MIB (1024, >= 32), BENCH_RUNS (3), BENCH_JOBS (2), BENCH_ARGS (extra scan
+// args, split on whitespace), BENCH_CHUNK_SWEEP=1, BENCH_JOBS_SWEEP=1, BENCH_DETECTOR_COMPARE=1,
+// BENCH_REGEN=1 (force regen of both files), BENCH_CLI (path of the cli.js to run, default
+// dist/cli.js).
 // Plain Node 20 ESM, node: builtins only. MB = 1e6 bytes, MiB = 2^20 bytes.
 
 import { spawn } from 'node:child_process';
@@ -32,8 +39,12 @@ const PAGE = 4 * KiB;
 const WRITE_BUF = 8 * MiB;
 
 // Bump when the generator's output changes so cached files are rebuilt.
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
+// Same for the pure-random file (its bytes depend only on SEED and the size).
+const RANDOM_VERSION = 1;
 const SEED = 0x64756d70; // "dump"
+/** Largest share of throughput the der + windows-blob detectors may cost (BENCH_DETECTOR_COMPARE). */
+const DETECTOR_COST_LIMIT = 0.15;
 // Page mix, in rough proportions seen in real process cores.
 const PAGE_MIX = { zero: 0.6, random: 0.15, text: 0.1, code: 0.15 };
 
@@ -49,7 +60,8 @@ function envInt(name, def, min) {
 }
 
 function readConfig() {
-  const sizeMiB = envInt('BENCH_SIZE_MIB', 1024, 16); // >= 16 so there is an 8 MiB boundary inside
+  // >= 32 so there are two distinct 8 MiB boundaries inside, one per straddling plant.
+  const sizeMiB = envInt('BENCH_SIZE_MIB', 1024, 32);
   return {
     sizeMiB,
     sizeBytes: sizeMiB * MiB,
@@ -58,6 +70,7 @@ function readConfig() {
     extraArgs: (process.env.BENCH_ARGS ?? '').split(/\s+/).filter(Boolean),
     chunkSweep: process.env.BENCH_CHUNK_SWEEP === '1',
     jobsSweep: process.env.BENCH_JOBS_SWEEP === '1',
+    detectorCompare: process.env.BENCH_DETECTOR_COMPARE === '1',
     regen: process.env.BENCH_REGEN === '1',
   };
 }
@@ -201,7 +214,61 @@ function spkiFingerprint(publicKey) {
   return 'SHA256:' + createHash('sha256').update(der).digest('base64').replace(/=+$/, '');
 }
 
-/** Returns plants without offsets: { name, kind, encoding, bytes, beginAt (index of "-----BEGIN" in bytes) }. */
+/** base64url (JWK) -> big-endian bytes, left-padded with zeros to `width`. */
+function jwkBytes(b64url, width) {
+  const raw = Buffer.from(b64url, 'base64url');
+  if (raw.length > width) throw new Error(`JWK value of ${raw.length} bytes does not fit in ${width}`);
+  return Buffer.concat([Buffer.alloc(width - raw.length), raw]);
+}
+
+/** base64url (JWK) -> little-endian bytes of exactly `width` (CryptoAPI's integer layout). */
+const jwkLittleEndian = (b64url, width) => jwkBytes(b64url, width).reverse();
+
+/** CNG BCRYPT_ECCPRIVATE_BLOB for a P-256 ECDSA key: 'ECS2', cbKey = 32, then X, Y, d big-endian. */
+function cngEccPrivateBlob(privateKey) {
+  const jwk = privateKey.export({ format: 'jwk' });
+  if (jwk.crv !== 'P-256') throw new Error(`expected a P-256 key, got ${jwk.crv}`);
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(0x32534345, 0); // BCRYPT_ECDSA_PRIVATE_P256_MAGIC, "ECS2"
+  head.writeUInt32LE(32, 4);
+  return Buffer.concat([head, jwkBytes(jwk.x, 32), jwkBytes(jwk.y, 32), jwkBytes(jwk.d, 32)]);
+}
+
+/**
+ * CryptoAPI PRIVATEKEYBLOB (RSA, CALG_RSA_KEYX): BLOBHEADER, RSAPUBKEY ('RSA2', bitlen, pubexp),
+ * then modulus, prime1, prime2, exponent1, exponent2, coefficient, privateExponent, every one
+ * little-endian and zero-padded to its width. Length = 20 + 9 * bitlen / 16.
+ */
+function cryptoApiPrivateKeyBlob(privateKey, bits) {
+  const jwk = privateKey.export({ format: 'jwk' });
+  const full = bits / 8;
+  const half = bits / 16;
+  const head = Buffer.alloc(20);
+  head[0] = 0x07; // PRIVATEKEYBLOB
+  head[1] = 0x02; // CUR_BLOB_VERSION
+  head.writeUInt16LE(0, 2); // reserved
+  head.writeUInt32LE(0x0000a400, 4); // CALG_RSA_KEYX
+  head.writeUInt32LE(0x32415352, 8); // "RSA2"
+  head.writeUInt32LE(bits, 12);
+  const e = Buffer.from(jwk.e, 'base64url');
+  if (e.length > 4) throw new Error('public exponent does not fit in RSAPUBKEY.pubexp');
+  head.writeUInt32LE(e.readUIntBE(0, e.length), 16);
+  const blob = Buffer.concat([
+    head,
+    jwkLittleEndian(jwk.n, full),
+    jwkLittleEndian(jwk.p, half), jwkLittleEndian(jwk.q, half),
+    jwkLittleEndian(jwk.dp, half), jwkLittleEndian(jwk.dq, half), jwkLittleEndian(jwk.qi, half),
+    jwkLittleEndian(jwk.d, full),
+  ]);
+  if (blob.length !== 20 + (9 * bits) / 16) throw new Error(`PRIVATEKEYBLOB length ${blob.length}`);
+  return blob;
+}
+
+/**
+ * Returns plants without offsets: { name, kind, detector, encoding, bytes, beginAt (where the
+ * reported offset is inside bytes: "-----BEGIN" for PEM, 0 for binary), fingerprint }. Binary
+ * plants also carry `length`, the exact DER/blob byte length the finding must report.
+ */
 function makePlantPayloads() {
   const rsa8 = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -215,42 +282,92 @@ function makePlantPayloads() {
   // JSON.stringify turns each LF into the two characters backslash-n.
   const json = JSON.stringify({ key: pkcs1Pem });
 
+  // Binary plants: fresh keys, so no fingerprint is shared with a PEM plant.
+  const rsaDer = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ecDer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const edDer = generateKeyPairSync('ed25519');
+  const ecBlob = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const rsaBlob = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
   const ascii = (s) => Buffer.from(s, 'latin1');
+  const pem = (p) => ({ detector: 'pem', ...p });
+  const binary = (p) => ({ detector: p.detector, encoding: 'binary', beginAt: 0, length: p.bytes.length, ...p });
   return [
-    { name: 'rsa2048-pkcs8-pem-lf', kind: 'rsa-private-key', encoding: 'ascii', label: 'PRIVATE KEY',
-      bytes: ascii(pkcs8Pem), beginAt: 0, fingerprint: spkiFingerprint(rsa8.publicKey) },
-    { name: 'ec-p256-sec1-pem-crlf', kind: 'ec-private-key', encoding: 'ascii', label: 'EC PRIVATE KEY',
-      bytes: ascii(sec1Pem), beginAt: 0, fingerprint: spkiFingerprint(ec.publicKey) },
-    { name: 'ed25519-pkcs8-pem-utf16le', kind: 'ed25519-private-key', encoding: 'utf16le', label: 'PRIVATE KEY',
-      bytes: Buffer.from(edPem, 'utf16le'), beginAt: 0, fingerprint: spkiFingerprint(ed.publicKey) },
-    { name: 'rsa2048-pkcs1-pem-json-escaped', kind: 'rsa-private-key', encoding: 'json-escaped', label: 'RSA PRIVATE KEY',
-      bytes: ascii(json), beginAt: json.indexOf('-----BEGIN'), fingerprint: spkiFingerprint(rsa1.publicKey) },
+    pem({ name: 'rsa2048-pkcs8-pem-lf', kind: 'rsa-private-key', encoding: 'ascii', label: 'PRIVATE KEY',
+      bytes: ascii(pkcs8Pem), beginAt: 0, fingerprint: spkiFingerprint(rsa8.publicKey) }),
+    pem({ name: 'ec-p256-sec1-pem-crlf', kind: 'ec-private-key', encoding: 'ascii', label: 'EC PRIVATE KEY',
+      bytes: ascii(sec1Pem), beginAt: 0, fingerprint: spkiFingerprint(ec.publicKey) }),
+    pem({ name: 'ed25519-pkcs8-pem-utf16le', kind: 'ed25519-private-key', encoding: 'utf16le', label: 'PRIVATE KEY',
+      bytes: Buffer.from(edPem, 'utf16le'), beginAt: 0, fingerprint: spkiFingerprint(ed.publicKey) }),
+    pem({ name: 'rsa2048-pkcs1-pem-json-escaped', kind: 'rsa-private-key', encoding: 'json-escaped', label: 'RSA PRIVATE KEY',
+      bytes: ascii(json), beginAt: json.indexOf('-----BEGIN'), fingerprint: spkiFingerprint(rsa1.publicKey) }),
+    binary({ name: 'rsa2048-pkcs1-der', kind: 'rsa-private-key', detector: 'der',
+      bytes: rsaDer.privateKey.export({ type: 'pkcs1', format: 'der' }), fingerprint: spkiFingerprint(rsaDer.publicKey) }),
+    binary({ name: 'ec-p256-pkcs8-der', kind: 'ec-private-key', detector: 'der',
+      bytes: ecDer.privateKey.export({ type: 'pkcs8', format: 'der' }), fingerprint: spkiFingerprint(ecDer.publicKey) }),
+    binary({ name: 'ed25519-pkcs8-der', kind: 'ed25519-private-key', detector: 'der',
+      bytes: edDer.privateKey.export({ type: 'pkcs8', format: 'der' }), fingerprint: spkiFingerprint(edDer.publicKey) }),
+    binary({ name: 'ec-p256-cng-eccprivate-blob', kind: 'ec-private-key', detector: 'windows-blob',
+      bytes: cngEccPrivateBlob(ecBlob.privateKey), fingerprint: spkiFingerprint(ecBlob.publicKey) }),
+    binary({ name: 'rsa2048-cryptoapi-privatekeyblob', kind: 'rsa-private-key', detector: 'windows-blob',
+      bytes: cryptoApiPrivateKeyBlob(rsaBlob.privateKey, 2048), fingerprint: spkiFingerprint(rsaBlob.publicKey) }),
   ];
 }
 
 /**
- * Spread plants across the file: ~23%, straddling the 8 MiB boundary nearest ~41%, ~67%, and
- * inside the last 64 KiB. Offsets are deliberately not page-aligned (heap objects are not).
- * Each plant is written NUL-terminated on both sides like a C string, so random neighbour bytes
- * cannot glue onto the "-----" run and blur the expected offset.
+ * Spread plants across the file. PEM: ~23%, straddling the 8 MiB boundary nearest ~41%, ~67%,
+ * and inside the last 64 KiB. Binary: PKCS#1 DER at an odd offset near ~12%, PKCS#8 EC DER
+ * starting 40 bytes before the (other) 8 MiB boundary nearest ~55%, Ed25519 DER ~31%, CNG ECC
+ * blob ~79%, CryptoAPI blob ~88% (crossing a 4 KiB page end). Offsets are deliberately not
+ * page-aligned (heap objects are not). Each plant is written NUL-guarded on both sides like a C
+ * string, so neighbour bytes cannot glue onto it and blur the expected offset or length.
  */
 function placePlants(payloads, sizeBytes) {
   const pageAt = (frac) => Math.floor((sizeBytes * frac) / PAGE) * PAGE;
-  const boundary = Math.max(1, Math.round((sizeBytes * 0.41) / WRITE_BUF)) * WRITE_BUF;
-  const starts = [
-    pageAt(0.23) + 0x6c8,
-    (boundary - Math.floor(payloads[1].bytes.length / 2)) & ~1,
-    pageAt(0.67) + 0x310,
-    sizeBytes - 64 * KiB + 0x5a0,
-  ];
-  return payloads.map((p, i) => ({ ...p, start: starts[i], offset: starts[i] + p.beginAt }));
+  const nearestBoundary = (frac, exclude = []) => {
+    let best = null;
+    for (let b = WRITE_BUF; b < sizeBytes; b += WRITE_BUF) {
+      if (exclude.includes(b)) continue;
+      if (best === null || Math.abs(b - sizeBytes * frac) < Math.abs(best - sizeBytes * frac)) best = b;
+    }
+    if (best === null) throw new Error(`no free 8 MiB boundary inside a ${sizeBytes}-byte file`);
+    return best;
+  };
+  const byName = Object.fromEntries(payloads.map((p) => [p.name, p]));
+  const pemBoundary = nearestBoundary(0.41);
+  const derBoundary = nearestBoundary(0.55, [pemBoundary]);
+  const starts = {
+    'rsa2048-pkcs8-pem-lf': pageAt(0.23) + 0x6c8,
+    'ec-p256-sec1-pem-crlf': (pemBoundary - Math.floor(byName['ec-p256-sec1-pem-crlf'].bytes.length / 2)) & ~1,
+    'ed25519-pkcs8-pem-utf16le': pageAt(0.67) + 0x310,
+    'rsa2048-pkcs1-pem-json-escaped': sizeBytes - 64 * KiB + 0x5a0,
+    'rsa2048-pkcs1-der': pageAt(0.12) + 0x2a1, // odd
+    'ec-p256-pkcs8-der': derBoundary - 40,
+    'ed25519-pkcs8-der': pageAt(0.31) + 0x7e6,
+    'ec-p256-cng-eccprivate-blob': pageAt(0.79) + 0xa2c,
+    'rsa2048-cryptoapi-privatekeyblob': pageAt(0.88) + 0xf10,
+  };
+  const plants = payloads.map((p) => {
+    if (!(p.name in starts)) throw new Error(`no place for plant ${p.name}`);
+    return { ...p, start: starts[p.name], offset: starts[p.name] + p.beginAt };
+  });
+  // Guard zones (see applyPlants) must neither overlap nor leave the file.
+  const zones = plants.map((p) => [p.start - guardBytes(p), p.start + p.bytes.length + guardBytes(p), p.name]).sort((a, b) => a[0] - b[0]);
+  for (let i = 0; i < zones.length; i++) {
+    if (zones[i][0] < 0 || zones[i][1] > sizeBytes) throw new Error(`plant ${zones[i][2]} does not fit in the file`);
+    if (i > 0 && zones[i][0] < zones[i - 1][1]) throw new Error(`plants ${zones[i - 1][2]} and ${zones[i][2]} overlap`);
+  }
+  if (starts['rsa2048-pkcs1-der'] % 2 !== 1) throw new Error('PKCS#1 DER plant must be at an odd offset');
+  return plants;
 }
+
+const guardBytes = (p) => (p.encoding === 'utf16le' ? 2 : 1);
 
 /** Copy the part of every plant that overlaps [bufStart, bufStart + len) into buf, with NUL guards. */
 function applyPlants(buf, bufStart, len, plants) {
   const bufEnd = bufStart + len;
   for (const p of plants) {
-    const guard = p.encoding === 'utf16le' ? 2 : 1;
+    const guard = guardBytes(p);
     const zoneStart = p.start - guard;
     const zoneEnd = p.start + p.bytes.length + guard;
     if (zoneEnd <= bufStart || zoneStart >= bufEnd) continue;
@@ -363,9 +480,13 @@ function generate(cfg, paths) {
     generationSeconds: round(seconds, 2),
     pageCounts: counts,
     note: 'TEST keys generated by bench/scan-throughput.mjs; offset = first byte of "-----BEGIN" ' +
-      '(for utf16le, of its first code unit). MB = 1e6 bytes.',
+      '(for utf16le, of its first code unit), for binary plants the first byte of the DER/blob; ' +
+      'length (binary plants only) = exact DER/blob byte length the finding must report. ' +
+      'Every plant is NUL-guarded on both sides. MB = 1e6 bytes.',
     plants: plants.map((p) => ({
-      name: p.name, kind: p.kind, encoding: p.encoding, label: p.label, offset: p.offset,
+      name: p.name, kind: p.kind, detector: p.detector, encoding: p.encoding,
+      ...(p.label ? { label: p.label } : {}), offset: p.offset,
+      ...(p.encoding === 'binary' ? { length: p.length } : {}),
       plantStart: p.start, plantLength: p.bytes.length, fingerprint: p.fingerprint,
     })),
   };
@@ -376,6 +497,62 @@ function generate(cfg, paths) {
 function writeAll(fd, buf, len) {
   let done = 0;
   while (done < len) done += fs.writeSync(fd, buf, done, len - done);
+}
+
+// Pure pseudo-random file (BENCH_DETECTOR_COMPARE): the same seeded PRNG, every word drawn.
+// Nothing in it is key material, so every finding on it is a false alarm.
+
+function randomPaths(cfg) {
+  const tag = sizeTag(cfg.sizeMiB);
+  return {
+    bin: path.join(OUT_DIR, `random-${tag}.bin`),
+    params: path.join(OUT_DIR, `random-${tag}.params.json`),
+  };
+}
+
+const randomParams = (cfg) => ({ version: RANDOM_VERSION, seed: SEED, sizeBytes: cfg.sizeBytes });
+
+/** Returns the file's path, generating it first unless a matching cached copy exists. */
+function ensureRandomFile(cfg) {
+  const paths = randomPaths(cfg);
+  const want = JSON.stringify(randomParams(cfg));
+  if (!cfg.regen) {
+    try {
+      const rec = JSON.parse(fs.readFileSync(paths.params, 'utf8'));
+      if (fs.statSync(paths.bin).size === cfg.sizeBytes && JSON.stringify(rec.params) === want) {
+        log(`using cached ${path.relative(ROOT, paths.bin)} (generated ${rec.generatedAt})`);
+        return paths.bin;
+      }
+    } catch { /* regenerate */ }
+  }
+  log(`generating ${path.relative(ROOT, paths.bin)} (${cfg.sizeMiB} MiB of PRNG output)...`);
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  checkDiskSpace(cfg.sizeBytes);
+  fs.rmSync(paths.params, { force: true });
+  const t0 = process.hrtime.bigint();
+  const rng = makeRng(SEED);
+  const buf = Buffer.allocUnsafeSlow(WRITE_BUF);
+  const u32 = new Uint32Array(buf.buffer, buf.byteOffset, WRITE_BUF / 4);
+  const tmp = paths.bin + '.tmp';
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    for (let bufStart = 0; bufStart < cfg.sizeBytes; bufStart += WRITE_BUF) {
+      const len = Math.min(WRITE_BUF, cfg.sizeBytes - bufStart); // sizes are whole MiB: len % 4 === 0
+      for (let i = 0; i < len / 4; i++) u32[i] = rng.u32();
+      writeAll(fd, buf, len);
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, paths.bin);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  fs.writeFileSync(paths.params, JSON.stringify({
+    params: randomParams(cfg), file: path.relative(ROOT, paths.bin), generatedAt: new Date().toISOString(),
+    generationSeconds: round(seconds, 2), note: 'xorshift128 output, no plants: every finding is a false alarm.',
+  }, null, 2) + '\n');
+  log(`  generated in ${fix(seconds, 2)}s`);
+  return paths.bin;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -440,8 +617,14 @@ async function runScan(file, jobs, extraArgs, plants) {
 
 const NEAR = 64 * KiB; // findings this close to a plant are probably mis-placed reports of it
 
+/** A PEM plant matches on offset + fingerprint; a binary one also on detector and exact length. */
+function matchesPlant(f, p) {
+  if (f.offset !== p.offset || f.fingerprint !== p.fingerprint) return false;
+  return p.encoding !== 'binary' || (f.detector === p.detector && f.length === p.length);
+}
+
 function checkFindings(findings, plants) {
-  const found = plants.map((p) => findings.find((f) => f.offset === p.offset && f.fingerprint === p.fingerprint));
+  const found = plants.map((p) => findings.find((f) => matchesPlant(f, p)));
   const matched = new Set(found.filter(Boolean));
   const falses = findings.filter((f) => !matched.has(f));
   const nearPlant = (f) => plants.find((p) => Math.abs(f.offset - p.offset) <= NEAR);
@@ -500,9 +683,14 @@ function printScanDetails(res) {
   }
   if (res.badLines) log(`  ! ${res.badLines} stdout lines were not JSON`);
   for (const m of c.missing) {
-    log(`  ! MISSING ${m.plant.name}: expected offset ${m.plant.offset} fp ${m.plant.fingerprint}`);
+    const p = m.plant;
+    log(`  ! MISSING ${p.name}: expected offset ${p.offset}` +
+      (p.encoding === 'binary' ? ` len ${p.length} detector ${p.detector}` : '') + ` fp ${p.fingerprint}`);
     if (m.nearby.length === 0) log('      nothing reported within 64 KiB');
-    for (const f of m.nearby.slice(0, 5)) log(`      nearby: ${describeFinding(f)} (delta ${f.offset - m.plant.offset})`);
+    for (const f of m.nearby.slice(0, 5)) {
+      log(`      nearby: ${describeFinding(f)} (delta ${f.offset - p.offset}` +
+        `${f.fingerprint === p.fingerprint ? ', same fingerprint' : ''})`);
+    }
   }
   if (c.falseCount) {
     log(`  false alarms: ${c.falseCount} (${c.falseNearPlants} within 64 KiB of a plant) by detector/kind/encoding: ${JSON.stringify(c.falseByKind)}`);
@@ -580,6 +768,74 @@ async function jobsSweep(cfg, file, plants) {
     ` (peak RSS ${fix(s1.peakRssMiB)} vs ${fix(s2.peakRssMiB)} MiB)`);
 }
 
+/**
+ * `--detectors pem` vs all detectors (the default) on one file. Runs alternate (pem first on
+ * odd runs, all first on even ones) so drift from other load on the machine hits both alike.
+ * `plants` are what all detectors must find; the pem-only run is checked against the PEM ones.
+ */
+async function compareDetectorsOn(cfg, label, file, plants) {
+  const base = withoutOption(cfg.extraArgs, '--detectors');
+  const configs = [
+    { name: 'pem only', args: [...base, '--detectors', 'pem'], plants: plants.filter((p) => p.detector === 'pem'), results: [] },
+    { name: 'all', args: base, plants, results: [] },
+  ];
+  log(`\n${label}: node ${path.relative(ROOT, CLI)} scan FILE --format jsonl --jobs ${cfg.jobs}` +
+    `${base.length ? ' ' + base.join(' ') : ''} [--detectors pem]`);
+  await runCat(file); // page-cache it
+  const rows = [];
+  for (let i = 1; i <= cfg.runs; i++) {
+    const order = i % 2 ? configs : [...configs].reverse();
+    for (const c of order) {
+      const r = await runScan(file, cfg.jobs, c.args, c.plants);
+      c.results.push(r);
+      rows.push([i, c.name, r.code ?? r.signal, fix(r.seconds, 3), fix(mbps(cfg.sizeBytes, r.seconds)),
+        fix(r.peakRssKiB / 1024), r.check.total, `${r.check.found}/${c.plants.length}`, r.check.falseCount]);
+      if (i === 1 || !r.ok || r.check.found !== c.results[0].check.found || r.check.falseCount !== c.results[0].check.falseCount) {
+        printScanDetails(r);
+      }
+    }
+  }
+  printTable(['run', 'detectors', 'exit', 'seconds', 'MB/s', 'peakRSS MiB', 'findings', 'planted', 'false'], rows);
+  const summarize = (c) => {
+    const good = c.results.filter((r) => r.ok);
+    return {
+      name: c.name,
+      ok: good.length === c.results.length,
+      mbps: median(good.map((r) => mbps(cfg.sizeBytes, r.seconds))),
+      found: Math.min(...c.results.map((r) => r.check.found)),
+      expected: c.plants.length,
+      falseCount: Math.max(...c.results.map((r) => r.check.falseCount)),
+    };
+  };
+  const [pem, all] = configs.map(summarize);
+  const cost = 1 - all.mbps / pem.mbps;
+  const withinLimit = Number.isFinite(cost) && cost <= DETECTOR_COST_LIMIT;
+  return { label, pem, all, cost, withinLimit };
+}
+
+function detectorCostLine(c) {
+  const checks = [c.pem, c.all].map((s) => `${s.name} ${s.found}/${s.expected} planted ${s.falseCount} false${s.ok ? '' : ' FAILED run(s)'}`);
+  return `detector cost (${c.label}): pem only ${fix(c.pem.mbps)} MB/s | all ${fix(c.all.mbps)} MB/s | ` +
+    `cost ${fix(100 * c.cost)}% (limit ${fix(100 * DETECTOR_COST_LIMIT, 0)}%)${c.withinLimit ? '' : ' OVER LIMIT'}` +
+    ` | ${checks.join(', ')}`;
+}
+
+async function detectorCompare(cfg, dumpFile, plants) {
+  log('\n=== detector cost: --detectors pem vs all (der + windows-blob on top) ===');
+  const randomFile = ensureRandomFile(cfg);
+  const tag = sizeTag(cfg.sizeMiB);
+  const results = [
+    await compareDetectorsOn(cfg, `dumplike-${tag}`, dumpFile, plants),
+    await compareDetectorsOn(cfg, `random-${tag}`, randomFile, []),
+  ];
+  log('\ndetector cost summary (median MB/s; cost = 1 - all / pem only):');
+  printTable(['file', 'pem only MB/s', 'all MB/s', 'cost %', 'limit %', 'planted (all)', 'false (pem/all)', 'status'],
+    results.map((c) => [c.label, fix(c.pem.mbps), fix(c.all.mbps), fix(100 * c.cost), fix(100 * DETECTOR_COST_LIMIT, 0),
+      `${c.all.found}/${c.all.expected}`, `${c.pem.falseCount}/${c.all.falseCount}`,
+      c.withinLimit && c.pem.ok && c.all.ok ? 'ok' : 'FAIL']));
+  return results;
+}
+
 /** Drops "--opt value" and "--opt=value" so a sweep can set its own value. */
 function withoutOption(args, opt) {
   const out = [];
@@ -610,7 +866,8 @@ async function main() {
   const total = Object.values(rec.pageCounts).reduce((a, b) => a + b, 0);
   log('  page mix: ' + Object.entries(rec.pageCounts).map(([k, v]) => `${k} ${(100 * v / total).toFixed(1)}%`).join(', '));
   log('  plants:');
-  printTable(['name', 'offset', 'bytes', 'fingerprint'], rec.plants.map((p) => [p.name, p.offset, p.plantLength, p.fingerprint]));
+  printTable(['name', 'detector', 'offset', 'bytes', 'fingerprint'],
+    rec.plants.map((p) => [p.name, p.detector, p.offset, p.plantLength, p.fingerprint]));
 
   const fileMB = cfg.sizeBytes / 1e6;
   // Warm-up: one full read so every run sees a page-cached file.
@@ -629,13 +886,18 @@ async function main() {
   const scan = await benchScan('dumpguard', paths.bin, cfg.sizeBytes, cfg.runs, cfg.jobs, cfg.extraArgs, rec.plants);
   if (cfg.chunkSweep) await chunkSweep(cfg, paths.bin, rec.plants);
   if (cfg.jobsSweep) await jobsSweep(cfg, paths.bin, rec.plants);
+  const costs = cfg.detectorCompare ? await detectorCompare(cfg, paths.bin, rec.plants) : [];
 
   log('');
   log(`bench: ${fix(fileMB)} MB file | dumpguard ${fix(scan.mbps)} MB/s (jobs ${cfg.jobs}) | cat ${fix(catMbps)} MB/s | ` +
     `ratio ${fix(scan.mbps / catMbps, 3)} | peak RSS ${fix(scan.peakRssMiB)} MiB | ` +
     `planted ${scan.found}/${rec.plants.length} found, ${scan.falseCount} false` +
     (scan.ok ? '' : ` | ${scan.failedRuns} run(s) FAILED`));
+  for (const c of costs) log(detectorCostLine(c));
   if (!scan.ok || scan.found < rec.plants.length) process.exitCode = 1;
+  for (const c of costs) {
+    if (!c.withinLimit || !c.pem.ok || !c.all.ok || c.all.found < c.all.expected || c.pem.found < c.pem.expected) process.exitCode = 1;
+  }
 }
 
 main().catch((err) => {

@@ -14,7 +14,9 @@ export class WorkerError extends DumpguardError {
 
 /** A message that is safe to print: bounded, one line. Errors never carry key bytes by design. */
 export function describeError(error: unknown): string {
-  const raw = error instanceof Error ? (('code' in error && error.code ? `${error.code}: ` : '') + error.message) : String(error);
+  const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : '';
+  const message = error instanceof Error ? error.message : String(error);
+  const raw = code && !message.startsWith(code) ? `${code}: ${message}` : message;
   const line = raw.replace(/\s+/g, ' ').trim();
   return line.length > 300 ? line.slice(0, 300) + '…' : line;
 }

@@ -1,5 +1,5 @@
 // The `dumpguard` program: parse arguments, run a scan, write the report, return the exit code.
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import type { Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
@@ -8,7 +8,8 @@ import { jsonReport } from './report/json.js';
 import { jsonlLine } from './report/jsonl.js';
 import { textFinding, textSummary } from './report/text.js';
 import { scan } from './scan.js';
-import type { Finding, ScanError, Severity, Summary } from './types.js';
+import { detectors } from './detectors/index.js';
+import type { DetectorId, Finding, ScanError, Severity, Summary } from './types.js';
 import { SEVERITIES } from './types.js';
 
 export const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -46,6 +47,14 @@ function parseJobs(value: string): number {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+function parseDetectors(value: string): DetectorId[] {
+  const known = detectors.map((d) => d.id);
+  const ids = value.split(',').map((id) => id.trim()).filter(Boolean);
+  const unknown = ids.filter((id) => !known.includes(id as DetectorId));
+  if (ids.length === 0 || unknown.length) throw new UsageError(`unknown detector '${unknown.join(',') || value}' (known: ${known.join(', ')})`);
+  return ids as DetectorId[];
+}
+
 export function exitCodeFor(findings: readonly Finding[], summary: Summary, failOn: Severity | 'none'): number {
   if (summary.errors.length > 0 || summary.interrupted) return 2;
   if (failOn === 'none') return 0;
@@ -79,6 +88,7 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
     .option('--include <glob>', 'scan only files matching GLOB under a folder (repeatable)', collect, [])
     .option('--exclude <glob>', 'skip files matching GLOB under a folder (repeatable)', collect, [])
     .option('--follow-symlinks', 'follow symbolic links while walking folders (loops are detected)', false)
+    .option('--detectors <list>', `comma-separated detectors to run (default: all of ${detectors.map((d) => d.id).join(',')})`, parseDetectors)
     .addHelpText('after', EXAMPLES)
     .action(async (paths: string[], opts) => {
       exitCode = await runScan(paths, opts, io);
@@ -105,10 +115,21 @@ interface ScanCliOptions {
   include: string[];
   exclude: string[];
   followSymlinks: boolean;
+  detectors?: DetectorId[];
+}
+
+/** Opens the report file before the scan, so an unwritable path fails closed at once. */
+async function openOutput(file: string): Promise<WriteStream> {
+  const stream = createWriteStream(file);
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (error) => reject(new UsageError(`cannot write the report to ${file}: ${describeError(error)}`)));
+  });
+  return stream;
 }
 
 async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promise<number> {
-  const out = opts.output ? createWriteStream(opts.output) : io.stdout;
+  const out = opts.output ? await openOutput(opts.output) : io.stdout;
   const abort = new AbortController();
   const onSignal = () => {
     io.stderr.write('dumpguard: interrupted, stopping the scan\n');
@@ -123,6 +144,7 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
       include: opts.include,
       exclude: opts.exclude,
       followSymlinks: opts.followSymlinks,
+      detectors: opts.detectors,
       signal: abort.signal,
       onError: (error) => io.stderr.write(errorLine(error)),
       onFileDone: (_path, fileFindings) => {
@@ -137,6 +159,6 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (out !== io.stdout) await new Promise<void>((resolve, reject) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? reject(e) : resolve())));
+    if (out !== io.stdout) await new Promise<void>((resolve, reject) => (out as WriteStream).end((e?: Error | null) => (e ? reject(e) : resolve())));
   }
 }

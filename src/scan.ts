@@ -1,10 +1,11 @@
 // The pipeline: enumerate → chunk → worker pool → merge, per file, with bounded memory.
 // Files are processed a few at a time (small files would otherwise idle the workers) and
 // reported in enumeration order, so output is deterministic.
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants as fsConstants, createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import os from 'node:os';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { detectorsById, requiredMarginInBytes } from './detectors/index.js';
 import { describeError, UsageError } from './errors.js';
 import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/chunker.js';
@@ -121,7 +122,8 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
           await handle.close();
         }
       } else {
-        const stream = source.path === '-' ? (options.stdin ?? process.stdin) : createReadStream(source.path, { highWaterMark: 1 << 20 });
+        const stream = source.path === '-' ? (options.stdin ?? process.stdin) : await openStream(source.path);
+        if (options.signal) addAbortSignal(options.signal, stream);
         try {
           for await (const chunk of streamChunks(stream, sizes, buffers)) {
             if (options.signal?.aborted) {
@@ -131,7 +133,7 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
             dispatch(chunk);
           }
         } finally {
-          if (source.path !== '-') stream.destroy();
+          if (source.path !== '-' || options.signal?.aborted) stream.destroy();
         }
         await Promise.all(inFlight);
       }
@@ -141,6 +143,7 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
       const reason = describeError(error instanceof ReadError ? error.reason : error);
       fileErrors.push({ path: source.path, ...(offset !== undefined ? { offset } : {}), message: offset !== undefined ? `read failed at offset ${offset}: ${reason}` : `cannot read: ${reason}` });
     }
+    fileErrors.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
     return { findings: mergeFileFindings(fileFindings), bytes, errors: fileErrors };
   };
 
@@ -187,4 +190,16 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
       interrupted: options.signal?.aborted ?? false,
     },
   };
+}
+
+/**
+ * A FIFO or block device named by the user. A FIFO is opened non-blocking and read through a
+ * socket, because a blocking read of an idle FIFO holds a libuv thread that no abort can free:
+ * Ctrl-C must stop a scan that waits on a writer.
+ */
+async function openStream(path: string): Promise<Readable> {
+  const info = await stat(path);
+  if (!info.isFIFO()) return createReadStream(path, { highWaterMark: 1 << 20 });
+  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  return new Socket({ fd: handle.fd, readable: true, writable: false });
 }

@@ -274,7 +274,7 @@ describe.concurrent('exit codes', () => {
     expect(r.stderrText.length).toBeGreaterThan(0);
   });
 
-  test.each([['--help'], ['scan', '--help']])('%s → exit 0, usage and Examples on stdout', async (...args) => {
+  test.each([{ args: ['--help'] }, { args: ['scan', '--help'] }])('$args → exit 0, usage and Examples on stdout', async ({ args }) => {
     const r = await runCli(args);
     expect(r.code).toBe(0);
     expect(r.stdoutText).toContain('Usage: dumpguard');

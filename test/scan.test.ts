@@ -101,6 +101,40 @@ describe('the shipped sample core dump', () => {
   });
 });
 
+describe('a real core dump of a process holding DER keys', () => {
+  test('each key at the offset where its bytes really are', async () => {
+    const offsets = JSON.parse(readFileSync(path.join(root, 'samples/offsets.json'), 'utf8'))['core-holdkey-der.core'];
+    const core = readFileSync(path.join(root, 'samples/core-holdkey-der.core'));
+    const rsa = readFileSync(path.join(root, 'samples/test-key-rsa2048-pkcs1.der'));
+    const ec = readFileSync(path.join(root, 'samples/test-key-ec-p256.der'));
+    // The recorded offsets are where the key files' bytes are in the core, independently of dumpguard.
+    expect(core.indexOf(rsa)).toBe(offsets['test-key-rsa2048-pkcs1.der'][0]);
+    expect(core.indexOf(ec)).toBe(offsets['test-key-ec-p256.der'][0]);
+    const { findings } = await scan([path.join(root, 'samples/core-holdkey-der.core')], { jobs: 2 });
+    expect(findings.map((f) => ({ ...essentials(f), detector: f.detector, encoding: f.encoding }))).toEqual([
+      { offset: offsets['test-key-rsa2048-pkcs1.der'][0], length: rsa.length, kind: 'rsa-private-key', severity: 'high', fingerprint: fingerprintOf(createPrivateKey({ key: rsa, format: 'der', type: 'pkcs1' })), detector: 'der', encoding: 'binary' },
+      { offset: offsets['test-key-ec-p256.der'][0], length: ec.length, kind: 'ec-private-key', severity: 'high', fingerprint: fingerprintOf(createPrivateKey({ key: ec, format: 'der', type: 'pkcs8' })), detector: 'der', encoding: 'binary' },
+    ]);
+  });
+});
+
+describe('one key, one fingerprint', () => {
+  test('the same key as PEM, DER and PKCS#8 inside one file: three findings, one fingerprint', async () => {
+    const file = path.join(tmp, 'three-forms.bin');
+    const pem = Buffer.from(pkcs8Pem(keys.ec.privateKey));
+    const pkcs8 = keys.ec.privateKey.export({ type: 'pkcs8', format: 'der' }) as Buffer;
+    const sec1 = keys.ec.privateKey.export({ type: 'sec1', format: 'der' }) as Buffer;
+    writeFileSync(file, Buffer.concat([Buffer.alloc(100), pem, Buffer.alloc(100), pkcs8, Buffer.alloc(100), sec1, Buffer.alloc(100)]));
+    const { findings } = await scan([file], { jobs: 1 });
+    // The SEC1 inside the PKCS#8 is one finding with its wrapper; the bare SEC1 is its own.
+    expect(findings.map((f) => [f.offset, f.length, f.detector, f.fingerprint])).toEqual([
+      [100, pem.length - 1, 'pem', keys.ec.fingerprint],
+      [200 + pem.length, pkcs8.length, 'der', keys.ec.fingerprint],
+      [300 + pem.length + pkcs8.length, sec1.length, 'der', keys.ec.fingerprint],
+    ]);
+  });
+});
+
 const minidumps = path.join(root, '../shared/samples/minidump');
 describe.skipIf(!existsSync(minidumps))('real third-party minidumps (../shared/samples/minidump)', () => {
   test.each(['win-xp-x86-test.dmp', 'win10-x64-invalid-parameter.dmp'])('%s holds no keys', async (name) => {

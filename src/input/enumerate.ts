@@ -46,6 +46,10 @@ export async function* enumerateInputs(paths: readonly string[], options: Enumer
       events.error({ path: named, message: `cannot read: ${describeError(error)}` });
       continue;
     }
+    if ((info.isDirectory() || info.isFile()) && seen.has(identity(info))) {
+      events.skipped({ path: named, reason: 'same file or folder already scanned through another path' });
+      continue;
+    }
     if (info.isDirectory()) {
       seen.add(identity(info));
       yield* walk(named, '', { ...options, wanted, seen }, events);
