@@ -20,6 +20,7 @@ export type KeyKind =
   | 'private-key'
   | 'pkcs12'
   | 'jwk-private-key'
+  | 'jwk-symmetric-key'
   | 'high-entropy';
 
 export type Encoding = 'binary' | 'ascii' | 'utf16le' | 'json-escaped' | 'base64';

@@ -1,10 +1,11 @@
 // The registry: one flat list of detectors (bulk_extractor's scanner list).
 import type { Detector, DetectorId } from '../types.js';
 import { derDetector } from './der.js';
+import { jwkDetector } from './jwk.js';
 import { pemDetector } from './pem.js';
 import { windowsBlobDetector } from './windows-blob.js';
 
-export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector];
+export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector, jwkDetector];
 
 export function detectorsById(ids: readonly DetectorId[] | undefined): Detector[] {
   if (!ids) return [...detectors];

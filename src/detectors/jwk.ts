@@ -1,0 +1,194 @@
+// JSON Web Keys (RFC 7517, RFC 7518 §6, RFC 8037) with private members, alone or in a JWKS,
+// as plain JSON, as JSON held in a JSON string (`\"kty\"`) and in UTF-16LE. Anchored on the
+// `"kty"` member name; the finding spans the JSON object around it. Private members are checked
+// against the public ones: consistent → high; present but inconsistent or unparseable → medium.
+// Public-only JWKs are never findings.
+import { createHash } from 'node:crypto';
+import type { Detector, Encoding, KeyKind, Match, Severity } from '../types.js';
+import { checkEcScalar, curveByName } from '../keys/ec.js';
+import { fingerprintOfSpki } from '../keys/fingerprint.js';
+import { derBitString, derOid, derSequence } from '../keys/der-encode.js';
+import { base64UrlToBigInt, modPow } from '../keys/integers.js';
+import { okpPublicKey, type OkpCurve } from '../keys/okp.js';
+import { rsaIsConsistent, rsaSpkiFingerprint } from '../keys/rsa.js';
+import { findObjectStart, readJsonObject, type JsonValue, type QuoteStyle } from './json-object.js';
+import { asBuffer, narrowUtf16Window } from './text-views.js';
+
+/** The longest JWK read, in characters: a 16384-bit RSA JWK with all CRT members is about 12.5 K. */
+const maximumJwkChars = 16 * 1024;
+const minimumSymmetricKeyBytes = 16;
+
+const anchors: Array<{ needle: Buffer; style: QuoteStyle; encoding: 'ascii' | 'utf16le' }> = [
+  { needle: Buffer.from('"kty"', 'latin1'), style: 'plain', encoding: 'ascii' },
+  { needle: Buffer.from('\\"kty\\"', 'latin1'), style: 'escaped', encoding: 'ascii' },
+  { needle: Buffer.from('"kty"', 'utf16le'), style: 'plain', encoding: 'utf16le' },
+  { needle: Buffer.from('\\"kty\\"', 'utf16le'), style: 'escaped', encoding: 'utf16le' },
+];
+
+const OKP_OIDS: Record<OkpCurve, { oid: string; kind: KeyKind }> = {
+  Ed25519: { oid: '1.3.101.112', kind: 'ed25519-private-key' },
+  Ed448: { oid: '1.3.101.113', kind: 'ed448-private-key' },
+  X25519: { oid: '1.3.101.110', kind: 'x25519-private-key' },
+  X448: { oid: '1.3.101.111', kind: 'x448-private-key' },
+};
+
+interface Verdict {
+  kind: KeyKind;
+  severity: Severity;
+  fingerprint?: string;
+  note?: string;
+}
+
+export const jwkDetector: Detector = {
+  id: 'jwk',
+  maxMatchLengthInBytes: 2 * maximumJwkChars,
+  *scan(bytes, bodyLength) {
+    const buffer = asBuffer(bytes);
+    const reported = new Set<number>();
+    for (const anchor of anchors) {
+      // Anchors are searched in the margin too: an object starting in the body may name its
+      // `kty` after the body ends. Only objects that START in the body are reported.
+      for (let at = buffer.indexOf(anchor.needle); at !== -1; at = buffer.indexOf(anchor.needle, at + 1)) {
+        const match = anchor.encoding === 'ascii' ? objectAt(buffer, 0, at, anchor.style, 1) : utf16ObjectAt(buffer, at, anchor.style);
+        if (!match || match.start >= bodyLength || reported.has(match.start)) continue;
+        reported.add(match.start);
+        yield { ...match, encoding: encodingOf(anchor.encoding, anchor.style) };
+      }
+    }
+  },
+};
+
+function encodingOf(encoding: 'ascii' | 'utf16le', style: QuoteStyle): Encoding {
+  if (encoding === 'utf16le') return 'utf16le';
+  return style === 'escaped' ? 'json-escaped' : 'ascii';
+}
+
+function utf16ObjectAt(bytes: Buffer, anchor: number, style: QuoteStyle): Omit<Match, 'encoding'> | undefined {
+  const { text, origin } = narrowUtf16Window(bytes, anchor, maximumJwkChars, maximumJwkChars);
+  return objectAt(text, origin, (anchor - origin) / 2, style, 2);
+}
+
+/** The JWK object around the `kty` anchor at `at` of `text`; positions map to bytes as origin + scale·i. */
+function objectAt(text: Uint8Array, origin: number, at: number, style: QuoteStyle, scale: number): Omit<Match, 'encoding'> | undefined {
+  const start = findObjectStart(text, at, maximumJwkChars);
+  if (start === undefined) return undefined;
+  const object = readJsonObject(text, start, Math.min(text.length, start + maximumJwkChars), style);
+  if (!object || object.end <= at) return undefined;
+  const verdict = judgeJwk(object.members);
+  if (!verdict) return undefined;
+  const length = object.end - start;
+  return {
+    start: origin + scale * start,
+    length: scale * length,
+    detector: 'jwk',
+    kind: verdict.kind,
+    severity: verdict.severity,
+    confidence: verdict.severity === 'high' ? 0.99 : 0.6,
+    evidence: evidenceOf(object.members, length),
+    ...(verdict.fingerprint ? { fingerprint: verdict.fingerprint } : {}),
+    ...(verdict.note ? { note: verdict.note } : {}),
+  };
+}
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
+/** Redacted: the public descriptors and which private members there are, with their sizes only. */
+function evidenceOf(members: Map<string, JsonValue>, length: number): string {
+  const shown = ['kty', 'crv', 'alg', 'use']
+    .map((name) => [name, members.get(name)] as const)
+    .filter(([, v]) => typeof v === 'string')
+    .map(([name, v]) => `${name}:${JSON.stringify((v as string).slice(0, 24))}`);
+  const secret = PRIVATE_MEMBERS.filter((name) => typeof members.get(name) === 'string').map((name) => `${name}(${(members.get(name) as string).length} chars)`);
+  return `JWK {${shown.join(', ')}} private ${secret.join(' ')} (${length} chars)`;
+}
+
+const text = (members: Map<string, JsonValue>, name: string) => {
+  const v = members.get(name);
+  return typeof v === 'string' && v.length > 0 && /^[A-Za-z0-9_-]+={0,2}$/.test(v) ? v : undefined;
+};
+
+function judgeJwk(members: Map<string, JsonValue>): Verdict | undefined {
+  const kty = members.get('kty');
+  try {
+    if (kty === 'oct') return judgeSymmetric(members);
+    if (kty === 'EC') return judgeEc(members);
+    if (kty === 'OKP') return judgeOkp(members);
+    if (kty === 'RSA') return judgeRsa(members);
+  } catch {
+    // node:crypto refused the values: a private member is there but it is not a usable key
+  }
+  return members.has('d') && typeof kty === 'string' ? { kind: 'jwk-private-key', severity: 'medium', note: 'private members do not form a valid key' } : undefined;
+}
+
+function judgeSymmetric(members: Map<string, JsonValue>): Verdict | undefined {
+  const k = text(members, 'k');
+  if (!k) return undefined;
+  // RFC 7638 thumbprint: SHA-256 over the required members in lexicographic order.
+  const thumbprint = createHash('sha256').update(JSON.stringify({ k, kty: 'oct' })).digest('base64url');
+  const bytes = Buffer.from(k, 'base64url').length;
+  return bytes >= minimumSymmetricKeyBytes
+    ? { kind: 'jwk-symmetric-key', severity: 'high', fingerprint: `JWK:${thumbprint}` }
+    : { kind: 'jwk-symmetric-key', severity: 'medium', fingerprint: `JWK:${thumbprint}`, note: `short symmetric key (${bytes} bytes)` };
+}
+
+function judgeEc(members: Map<string, JsonValue>): Verdict | undefined {
+  const d = text(members, 'd');
+  if (!d) return undefined;
+  const curve = curveByName(String(members.get('crv')));
+  const x = text(members, 'x');
+  const y = text(members, 'y');
+  if (!curve) return { kind: 'ec-private-key', severity: 'medium', note: `unknown curve ${JSON.stringify(String(members.get('crv')).slice(0, 20))}` };
+  const point = x && y ? Buffer.concat([Buffer.from([4]), Buffer.from(x, 'base64url'), Buffer.from(y, 'base64url')]) : undefined;
+  const check = checkEcScalar(curve, Buffer.from(d, 'base64url'), point);
+  if (!check) return { kind: 'ec-private-key', severity: 'medium', note: 'private scalar is not valid for the curve' };
+  if (!point) return { kind: 'ec-private-key', severity: 'medium', fingerprint: check.fingerprint, note: 'no public coordinates to check the private scalar against' };
+  return check.mismatch
+    ? { kind: 'ec-private-key', severity: 'medium', fingerprint: check.fingerprint, note: 'public coordinates do not match the private scalar' }
+    : { kind: 'ec-private-key', severity: 'high', fingerprint: check.fingerprint };
+}
+
+function judgeOkp(members: Map<string, JsonValue>): Verdict | undefined {
+  const d = text(members, 'd');
+  if (!d) return undefined;
+  const crv = String(members.get('crv')) as OkpCurve;
+  const known = OKP_OIDS[crv];
+  if (!known) return { kind: 'jwk-private-key', severity: 'medium', note: 'unknown OKP curve' };
+  const derived = okpPublicKey(crv, Buffer.from(d, 'base64url'));
+  const fingerprint = fingerprintOfSpki(derSequence(derSequence(derOid(known.oid)), derBitString(derived)));
+  const x = text(members, 'x');
+  if (!x) return { kind: known.kind, severity: 'medium', fingerprint, note: 'no public key to check the private key against' };
+  return Buffer.from(x, 'base64url').equals(derived)
+    ? { kind: known.kind, severity: 'high', fingerprint }
+    : { kind: known.kind, severity: 'medium', fingerprint, note: 'public key does not match the private key' };
+}
+
+function judgeRsa(members: Map<string, JsonValue>): Verdict | undefined {
+  const [n, e, d] = ['n', 'e', 'd'].map((name) => text(members, name));
+  if (!d) return undefined;
+  if (!n || !e) return { kind: 'rsa-private-key', severity: 'medium', note: 'RSA private exponent without its modulus' };
+  const N = base64UrlToBigInt(n);
+  const E = base64UrlToBigInt(e);
+  const D = base64UrlToBigInt(d);
+  const bits = N.toString(2).length;
+  if (bits < 512 || bits > 16384 || E < 3n) return { kind: 'rsa-private-key', severity: 'medium', note: 'RSA values out of range' };
+  const fingerprint = rsaSpkiFingerprint(N, E);
+  const [p, q] = ['p', 'q'].map((name) => text(members, name));
+  let consistent: boolean;
+  if (p && q) {
+    const others = Array.isArray(members.get('oth')) ? (members.get('oth') as JsonValue[]) : [];
+    const otherPrimes = others.map((o) => (o instanceof Map ? text(o, 'r') : undefined));
+    if (otherPrimes.some((r) => !r)) return { kind: 'rsa-private-key', severity: 'medium', fingerprint, note: 'malformed "oth" member' };
+    const opt = (name: string) => (text(members, name) ? base64UrlToBigInt(text(members, name)!) : undefined);
+    consistent = rsaIsConsistent({
+      n: N, e: E, d: D,
+      primes: [base64UrlToBigInt(p), base64UrlToBigInt(q), ...otherPrimes.map((r) => base64UrlToBigInt(r!))],
+      dp: opt('dp'), dq: opt('dq'), qi: opt('qi'),
+    });
+  } else {
+    // Only n, e, d: check that d undoes e on a test value.
+    consistent = D < N && modPow(modPow(2n, E, N), D, N) === 2n;
+  }
+  return consistent
+    ? { kind: 'rsa-private-key', severity: 'high', fingerprint }
+    : { kind: 'rsa-private-key', severity: 'medium', fingerprint, note: 'RSA parameters are inconsistent' };
+}
