@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DumpguardError, describeError, UsageError } from './errors.js';
 import { jsonReport } from './report/json.js';
 import { jsonlLine } from './report/jsonl.js';
+import { sarifReport } from './report/sarif.js';
 import { textFinding, textSummary } from './report/text.js';
 import { scan } from './scan.js';
 import { detectors } from './detectors/index.js';
@@ -80,7 +81,7 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
     .command('scan')
     .description('scan files, folders or standard input (-) for private keys')
     .argument('<paths...>', 'files, folders, FIFOs, or - for standard input')
-    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'jsonl']).default('text'))
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'jsonl', 'sarif']).default('text'))
     .option('-o, --output <file>', 'write the report to FILE instead of standard output')
     .addOption(new Option('--fail-on <severity>', 'lowest severity that fails the gate').choices(['critical', 'high', 'medium', 'low', 'none']).default('medium'))
     .option('-j, --jobs <n>', 'worker threads', parseJobs, os.availableParallelism())
@@ -107,7 +108,7 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
 }
 
 interface ScanCliOptions {
-  format: 'text' | 'json' | 'jsonl';
+  format: 'text' | 'json' | 'jsonl' | 'sarif';
   output?: string;
   failOn: Severity | 'none';
   jobs: number;
@@ -153,6 +154,7 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
       },
     });
     if (opts.format === 'json') out.write(jsonReport(findings, summary, version));
+    if (opts.format === 'sarif') out.write(sarifReport(findings, summary, version));
     if (opts.format === 'text') out.write(textSummary(summary));
     else io.stderr.write(textSummary(summary));
     return exitCodeFor(findings, summary, opts.failOn);

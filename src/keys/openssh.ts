@@ -6,16 +6,18 @@ import { SshReader } from './ssh-wire.js';
 export const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
 const maximumKeysPerContainer = 16;
 
-export type OpensshContents =
+export type OpensshContents = (
   | { encrypted: true; cipher: string; keyTypes: string[] }
-  | { encrypted: false; keys: SshPrivateKey[]; problem?: string };
+  | { encrypted: false; keys: SshPrivateKey[]; problem?: string }
+) & { /** Bytes the container spans, from the magic to the end of its private section. */ length: number };
 
 /** Parses a whole container; throws HardLimitError when the bytes are not one. */
 export function parseOpensshKeyV1(bytes: Uint8Array): OpensshContents {
   if (bytes.length < OPENSSH_MAGIC.length || !OPENSSH_MAGIC.equals(bytes.subarray(0, OPENSSH_MAGIC.length))) {
     throw new HardLimitError('not openssh-key-v1');
   }
-  const r = new SshReader(bytes.subarray(OPENSSH_MAGIC.length));
+  const r = new SshReader(bytes);
+  r.skip(OPENSSH_MAGIC.length);
   const cipher = r.text(64);
   const kdf = r.text(64);
   r.string(1024); // kdf options
@@ -29,7 +31,8 @@ export function parseOpensshKeyV1(bytes: Uint8Array): OpensshContents {
     keyTypes.push(new SshReader(blob).text());
   }
   const privateSection = r.string(64 * 1024);
-  if (cipher !== 'none' || kdf !== 'none') return { encrypted: true, cipher, keyTypes };
+  const length = bytes.length - r.remaining;
+  if (cipher !== 'none' || kdf !== 'none') return { encrypted: true, cipher, keyTypes, length };
 
   const p = new SshReader(privateSection);
   const check1 = p.uint32();
@@ -42,5 +45,5 @@ export function parseOpensshKeyV1(bytes: Uint8Array): OpensshContents {
     p.string(4096); // comment
   }
   const problem = check1 !== check2 ? 'check integers differ' : undefined;
-  return problem ? { encrypted: false, keys, problem } : { encrypted: false, keys };
+  return problem ? { encrypted: false, keys, problem, length } : { encrypted: false, keys, length };
 }

@@ -13,6 +13,11 @@ export class SshReader {
     return this.bytes.length - this.position;
   }
 
+  skip(count: number): void {
+    if (count > this.remaining) throw new HardLimitError('ssh skip past end');
+    this.position += count;
+  }
+
   uint32(): number {
     if (this.remaining < 4) throw new HardLimitError('ssh uint32 past end');
     const b = this.bytes;

@@ -52,13 +52,22 @@ const ruleTexts: Record<KeyKind, RuleText> = {
   'private-key': { short: 'Private key', full: 'Private-key material of a type that could not be determined more precisely.', level: 'error' },
   'pkcs12': { short: 'PKCS#12 key store', full: 'A PKCS#12 (PFX) key store, which usually holds a private key.', level: 'error' },
   'jwk-private-key': { short: 'JWK private key', full: 'A JSON Web Key (RFC 7517) with private members.', level: 'error' },
+  'jwk-symmetric-key': { short: 'JWK symmetric key', full: 'A JSON Web Key of type "oct" (RFC 7518): a shared secret key for HMAC or encryption.', level: 'error' },
   'high-entropy': { short: 'High-entropy region', full: 'Key-sized bytes with the entropy of key material but no recognised key structure (informational).', level: 'note' },
 };
 
-const remediation =
+const rotateAndScrub =
   'Treat the key as compromised: rotate it (revoke it and issue a new one) and find out where else the dump was copied. ' +
-  'Do not share the dump as it is: `dumpguard scrub` writes a scrubbed copy with the key material overwritten; the original stays untouched and should be deleted. ' +
-  'The fingerprint (SHA-256 of the public key) identifies the key in your inventory; the report never contains the key itself.';
+  'Do not share the dump as it is: `dumpguard scrub` writes a scrubbed copy with the key material overwritten; the original stays untouched and should be deleted.';
+const remediation =
+  `${rotateAndScrub} The fingerprint (SHA-256 of the public key) identifies the key in your inventory; the report never contains the key itself.`;
+
+function helpOf(kind: KeyKind): string {
+  if (kind === 'high-entropy') return `Informational: check what the bytes at this offset are. If they are key material, the advice for keys applies. ${remediation}`;
+  if (kind === 'jwk-symmetric-key') return `${rotateAndScrub} A symmetric key has no public half, so it has no fingerprint; the report never contains the key itself.`;
+  if (kind === 'encrypted-private-key') return `The key is encrypted, but a dump often holds its password too, and offline guessing is unlimited. ${remediation}`;
+  return remediation;
+}
 
 /** `rsa-private-key` → `RsaPrivateKey`, `pkcs12` → `Pkcs12`. */
 function pascalCase(kind: string): string {
@@ -182,7 +191,7 @@ export function sarifReport(findings: readonly Finding[], summary: Summary, tool
       name: pascalCase(kind),
       shortDescription: { text: `${text.short} in a dump` },
       fullDescription: { text: `${text.full} Found in a crash dump, core file, heap dump or snapshot, where anyone who can read the file can take it.` },
-      help: { text: remediation, markdown: remediation },
+      help: { text: helpOf(kind), markdown: helpOf(kind) },
       helpUri: INFORMATION_URI,
       defaultConfiguration: { level: text.level },
       properties: { tags: ['security', 'secret', 'private-key'] },
