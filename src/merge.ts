@@ -1,5 +1,6 @@
 // Merging a file's findings: sorted by offset, and a structure found inside another that is at
-// least as severe (a PKCS#1 key inside its PKCS#8 wrapper) is one finding, the outer one. Done
+// least as severe (a PKCS#1 key inside its PKCS#8 wrapper, the base64 body inside a PEM armor)
+// is one finding, the outer one. Done
 // on the whole file's findings, not per chunk, so it does not depend on where chunks fall.
 import type { Finding } from './types.js';
 import { SEVERITIES } from './types.js';
@@ -12,7 +13,7 @@ export function mergeFileFindings(findings: Finding[]): Finding[] {
   // Outer candidates: sorted by start, longest first at equal start, so containers come first.
   for (const finding of sorted) {
     const container = kept.find(
-      (outer) => outer !== finding && outer.encoding === finding.encoding && outer.offset <= finding.offset &&
+      (outer) => outer !== finding && outer.offset <= finding.offset &&
         outer.offset + outer.length >= finding.offset + finding.length && rank(outer) >= rank(finding),
     );
     if (!container) kept.push(finding);

@@ -3,12 +3,10 @@
 // a key that parses and whose parts agree is `high`; encrypted, truncated or unparseable is
 // `medium`; certificates, public keys and bare labels without a body are never findings.
 import { createPrivateKey } from 'node:crypto';
-import type { Detector, Encoding, KeyKind, Match, Severity } from '../types.js';
-import { describePrivateKey } from '../keys/describe.js';
-import { parseOpensshKeyV1 } from '../keys/openssh.js';
+import type { Detector, Encoding, KeyKind, Match } from '../types.js';
 import { inspectPgpSecretKey } from '../keys/pgp.js';
 import { parsePuttyLines } from '../keys/putty.js';
-import type { SshPrivateKey } from '../keys/ssh-keys.js';
+import { judgeKey, judgeOpenssh, type Verdict } from '../keys/verdict.js';
 import { redactedEvidence } from '../report/redact.js';
 import { BEGIN_MARKER, readArmor, readTextLines, type Armor } from './pem-armor.js';
 import { asBuffer, indexesOf, narrowUtf16le } from './text-views.js';
@@ -20,7 +18,6 @@ const minimumBodyChars = 64;
 const maximumPuttyLines = 400;
 const PUTTY_MARKER = 'PuTTY-User-Key-File-';
 
-type Verdict = Pick<Match, 'kind' | 'severity' | 'confidence' | 'fingerprint' | 'note'>;
 
 const needles = {
   ascii: Buffer.from(BEGIN_MARKER, 'latin1'),
@@ -90,8 +87,10 @@ function judgeArmor(armor: Armor): Verdict {
   }
   try {
     switch (armor.label) {
-      case 'OPENSSH PRIVATE KEY':
-        return judgeOpenssh(der);
+      case 'OPENSSH PRIVATE KEY': {
+        const { length: _containerLength, ...verdict } = judgeOpenssh(der);
+        return verdict;
+      }
       case 'PGP PRIVATE KEY BLOCK': {
         const info = inspectPgpSecretKey(der);
         return info.protected
@@ -106,29 +105,6 @@ function judgeArmor(armor: Armor): Verdict {
   } catch {
     return { kind: labelKind, severity: 'medium', confidence: 0.5, note: 'armored body does not parse as a key' };
   }
-}
-
-function judgeOpenssh(der: Buffer): Verdict {
-  const contents = parseOpensshKeyV1(der);
-  if (contents.encrypted) {
-    return { kind: 'encrypted-private-key', severity: 'medium', confidence: 0.9, note: `OpenSSH key encrypted with ${contents.cipher}` };
-  }
-  const verdict = judgeKey(contents.keys[0]);
-  return contents.problem ? { ...verdict, severity: 'medium', confidence: 0.6, note: contents.problem } : verdict;
-}
-
-/** Validated key → high with its fingerprint; parts that disagree → medium. */
-export function judgeKey(parsed: SshPrivateKey): Verdict {
-  const description = describePrivateKey(parsed.key);
-  const problem = parsed.problem ?? description.problem;
-  const severity: Severity = problem ? 'medium' : 'high';
-  return {
-    kind: description.kind,
-    severity,
-    confidence: problem ? 0.6 : 0.99,
-    fingerprint: description.fingerprint,
-    ...(problem ? { note: problem } : {}),
-  };
 }
 
 function canonicalPem(label: string, base64: string): string {

@@ -347,7 +347,11 @@ function readPrpsinfo(d: View, out: NoteFacts): void {
   if (n < 112) return;
   out.pid = d.i32(n - 112);
   out.command = d.cString(n - 96, 16);
-  out.args = d.cString(n - 80, 80).trim();
+  // The kernel joins argv with spaces; other writers leave NULs between arguments.
+  const psargs = d.bytes.subarray(n - 80, n);
+  let end = psargs.length;
+  while (end > 0 && psargs[end - 1] === 0) end--;
+  out.args = printable(new TextDecoder('utf-8').decode(psargs.subarray(0, end)).replace(/\0/g, ' ')).trim();
 }
 
 function readNtFile(d: View, word: 4 | 8, out: NoteFacts, warnings: string[]): void {
