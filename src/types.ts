@@ -3,7 +3,7 @@
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 
-export type DetectorId = 'pem' | 'der' | 'windows-blob' | 'jwk' | 'openssh' | 'base64' | 'entropy';
+export type DetectorId = 'pem' | 'der' | 'windows-blob' | 'jwk' | 'openssh' | 'base64' | 'pgp' | 'entropy';
 
 export type KeyKind =
   | 'rsa-private-key'
