@@ -89,6 +89,7 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
     .option('--include <glob>', 'scan only files matching GLOB under a folder (repeatable)', collect, [])
     .option('--exclude <glob>', 'skip files matching GLOB under a folder (repeatable)', collect, [])
     .option('--follow-symlinks', 'follow symbolic links while walking folders (loops are detected)', false)
+    .option('--known-keys <file>', 'public keys of your own (JWKS, PEM, certificates, OpenSSH .pub, fingerprints): a match is critical (repeatable)', collect, [])
     .option('--detectors <list>', `comma-separated detectors to run (default: all of ${detectors.map((d) => d.id).join(',')})`, parseDetectors)
     .addHelpText('after', EXAMPLES)
     .action(async (paths: string[], opts) => {
@@ -117,6 +118,7 @@ interface ScanCliOptions {
   exclude: string[];
   followSymlinks: boolean;
   detectors?: DetectorId[];
+  knownKeys: string[];
 }
 
 /** Opens the report file before the scan, so an unwritable path fails closed at once. */
@@ -146,6 +148,7 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
       exclude: opts.exclude,
       followSymlinks: opts.followSymlinks,
       detectors: opts.detectors,
+      knownKeys: opts.knownKeys,
       signal: abort.signal,
       onError: (error) => io.stderr.write(errorLine(error)),
       onFileDone: (_path, fileFindings) => {

@@ -10,6 +10,7 @@ import { detectorsById, requiredMarginInBytes } from './detectors/index.js';
 import { describeError, UsageError } from './errors.js';
 import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/chunker.js';
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
+import { applyInventory, loadInventory } from './keys/inventory.js';
 import { mergeFileFindings } from './merge.js';
 import { BufferPool, ChunkPool } from './pool/pool.js';
 import type { DetectorId, FileSummary, Finding, ScanError, Severity, Skipped, Summary } from './types.js';
@@ -25,6 +26,8 @@ export interface ScanOptions {
   exclude?: readonly string[];
   followSymlinks?: boolean;
   detectors?: readonly DetectorId[];
+  /** Files of the organisation's public keys: a private key matching one is `critical`. */
+  knownKeys?: readonly string[];
   /** Standard input, for the path '-' (tests pass their own stream). */
   stdin?: Readable;
   signal?: AbortSignal;
@@ -47,6 +50,7 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
   const marginInBytes = requiredMarginInBytes(enabled);
   if (!Number.isInteger(chunkSizeInBytes) || chunkSizeInBytes < 4096) throw new UsageError('--chunk-size must be at least 4k');
   const sizes = { chunkSizeInBytes, marginInBytes };
+  const inventory = await loadInventory(options.knownKeys ?? []);
   const detectorIds = enabled.map((d) => d.id);
 
   const skipped: Skipped[] = [];
@@ -144,7 +148,7 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
       fileErrors.push({ path: source.path, ...(offset !== undefined ? { offset } : {}), message: offset !== undefined ? `read failed at offset ${offset}: ${reason}` : `cannot read: ${reason}` });
     }
     fileErrors.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
-    return { findings: mergeFileFindings(fileFindings), bytes, errors: fileErrors };
+    return { findings: applyInventory(mergeFileFindings(fileFindings), inventory), bytes, errors: fileErrors };
   };
 
   try {

@@ -10,7 +10,7 @@ export interface TestKey {
 }
 
 export function fingerprintOf(key: KeyObject): string {
-  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  const spki = (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
   return 'SHA256:' + createHash('sha256').update(spki).digest('base64').replace(/=+$/, '');
 }
 
