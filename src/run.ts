@@ -1,5 +1,6 @@
 // The `dumpguard` program: parse arguments, run a scan, write the report, return the exit code.
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import type { Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
@@ -9,6 +10,7 @@ import { jsonlLine } from './report/jsonl.js';
 import { sarifReport } from './report/sarif.js';
 import { textFinding, textSummary } from './report/text.js';
 import { scan } from './scan.js';
+import { writeScrubbedCopy } from './scrub.js';
 import { detectors } from './detectors/index.js';
 import type { DetectorId, Finding, ScanError, Severity, Summary } from './types.js';
 import { SEVERITIES } from './types.js';
@@ -96,6 +98,20 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
       exitCode = await runScan(paths, opts, io);
     });
 
+  program
+    .command('scrub')
+    .description('write a copy of a dump with every key at or above --fail-on overwritten in place (same size), then rescan the copy')
+    .argument('<input>', 'the dump to scrub (never modified)')
+    .requiredOption('-o, --output <file>', 'where to write the scrubbed copy')
+    .addOption(new Option('--fail-on <severity>', 'lowest severity that is scrubbed').choices(['critical', 'high', 'medium', 'low']).default('medium'))
+    .option('-j, --jobs <n>', 'worker threads', parseJobs, os.availableParallelism())
+    .option('--chunk-size <size>', 'bytes per chunk (64k, 8m, 1g)', parseSize)
+    .option('--known-keys <file>', 'public keys of your own (see scan --help) (repeatable)', collect, [])
+    .addHelpText('after', '\nExample:\n  $ dumpguard scrub core.4121 -o core.4121.scrubbed && upload core.4121.scrubbed\n')
+    .action(async (input: string, opts) => {
+      exitCode = await runScrub(input, opts, io);
+    });
+
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
@@ -166,4 +182,36 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
     process.off('SIGTERM', onSignal);
     if (out !== io.stdout) await new Promise<void>((resolve, reject) => (out as WriteStream).end((e?: Error | null) => (e ? reject(e) : resolve())));
   }
+}
+
+interface ScrubCliOptions {
+  output: string;
+  failOn: Severity;
+  jobs: number;
+  chunkSize?: number;
+  knownKeys: string[];
+}
+
+/** Scan, overwrite what was found in a copy, and prove the copy clean by scanning it again. */
+async function runScrub(input: string, opts: ScrubCliOptions, io: RunIo): Promise<number> {
+  const info = await stat(input).catch((error) => {
+    throw new UsageError(`cannot read ${input}: ${describeError(error)}`);
+  });
+  if (!info.isFile()) throw new UsageError(`${input} is not a regular file: scrub needs a file it can read twice`);
+  const options = { jobs: opts.jobs, chunkSizeInBytes: opts.chunkSize, knownKeys: opts.knownKeys, onError: (error: ScanError) => io.stderr.write(errorLine(error)) };
+  const before = await scan([input], options);
+  if (before.summary.errors.length > 0) {
+    io.stderr.write(`dumpguard: ${input} could not be read whole; nothing written\n`);
+    return 2;
+  }
+  const threshold = SEVERITIES.indexOf(opts.failOn);
+  const toScrub = before.findings.filter((f) => SEVERITIES.indexOf(f.severity) <= threshold);
+  await writeScrubbedCopy(input, opts.output, toScrub);
+  for (const f of toScrub) io.stdout.write(`scrubbed ${textFinding(f)}`);
+  const after = await scan([opts.output], options);
+  const left = after.findings.filter((f) => SEVERITIES.indexOf(f.severity) <= threshold);
+  for (const f of left) io.stdout.write(`STILL PRESENT ${textFinding(f)}`);
+  io.stderr.write(`scrubbed ${toScrub.length} finding(s) into ${opts.output}; rescan: ${left.length} at or above ${opts.failOn}\n`);
+  if (after.summary.errors.length > 0) return 2;
+  return left.length > 0 ? 1 : 0;
 }

@@ -107,8 +107,15 @@ const text = (members: Map<string, JsonValue>, name: string) => {
   return typeof v === 'string' && v.length > 0 && /^[A-Za-z0-9_-]+={0,2}$/.test(v) ? v : undefined;
 };
 
+/** Private members that decode to nothing but zero bytes: a scrubbed or zeroed copy, not a key. */
+function privateMembersAreZero(members: Map<string, JsonValue>): boolean {
+  const values = PRIVATE_MEMBERS.map((name) => members.get(name)).filter((v): v is string => typeof v === 'string');
+  return values.length > 0 && values.every((v) => Buffer.from(v, 'base64url').every((b) => b === 0));
+}
+
 function judgeJwk(members: Map<string, JsonValue>): Verdict | undefined {
   const kty = members.get('kty');
+  if (privateMembersAreZero(members)) return undefined;
   try {
     if (kty === 'oct') return judgeSymmetric(members);
     if (kty === 'EC') return judgeEc(members);

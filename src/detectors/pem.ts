@@ -55,7 +55,7 @@ export const pemDetector: Detector = {
 /** A match at 0 of `text` (narrow ASCII), with length in characters. */
 function armorMatch(text: Buffer, encoding: Encoding): Omit<Match, 'start'> | undefined {
   const armor = readArmor(text, text.length);
-  if (!armor || armor.base64.length < minimumBodyChars) return undefined;
+  if (!armor || armor.base64.length < minimumBodyChars || isPlaceholder(armor.base64)) return undefined;
   const verdict = judgeArmor(armor);
   return {
     length: armor.end,
@@ -64,6 +64,14 @@ function armorMatch(text: Buffer, encoding: Encoding): Omit<Match, 'start'> | un
     evidence: redactedEvidence(`-----BEGIN ${armor.label}-----`, armor.base64),
     ...verdict,
   };
+}
+
+/**
+ * A body of one repeated character (`AAAA…`, `xxxx…`: a scrubbed copy, a template) holds no key;
+ * real base64 of 48+ bytes always uses many distinct characters.
+ */
+function isPlaceholder(base64: string): boolean {
+  return new Set(base64.replace(/=+$/, '')).size < 8;
 }
 
 const KIND_BY_LABEL: Record<string, KeyKind> = {
@@ -144,7 +152,7 @@ function puttyMatch(text: Buffer, encoding: Encoding): Omit<Match, 'start'> | un
   const mac = complete ? /^Private-(?:MAC|Hash): *[0-9a-fA-F]+/.exec(lines[last]) : null;
   const end = mac ? starts[last] + mac[0].length : ends[used.length - 1];
   const body = used.filter((line) => /^[A-Za-z0-9+/=]+$/.test(line)).join('');
-  if (body.length < minimumBodyChars) return undefined;
+  if (body.length < minimumBodyChars || isPlaceholder(body)) return undefined;
   const algorithmKind = KIND_BY_SSH_ALGORITHM[algorithm] ?? (algorithm.startsWith('ecdsa-') ? 'ec-private-key' : 'putty-private-key');
   let verdict: Verdict;
   if (!complete) {
