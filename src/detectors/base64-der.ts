@@ -12,10 +12,9 @@ import { asBuffer, narrowUtf16Window } from './text-views.js';
 const maximumDerBytes = 16 * 1024;
 const maximumBase64Chars = 23 * 1024;
 
-/** Where the run starts relative to each anchor: "MII"/"MIG" open it; "CAQ" sits 3 characters in. */
+/** Where the run starts relative to each anchor: "MI" (of "MII"/"MIG") opens it; "CAQ" sits 3 characters in. */
 const anchors = [
-  { text: 'MII', back: 0 },
-  { text: 'MIG', back: 0 },
+  { text: 'MI', back: 0 },
   { text: 'CAQ', back: 3 },
 ];
 
@@ -27,6 +26,9 @@ const needles = anchors.flatMap((a) => [
 /** A key whose base64 starts at `start` of narrow text; length in characters. */
 function keyAt(text: Uint8Array, start: number): { length: number; match: Omit<Match, 'start' | 'length' | 'encoding'> } | undefined {
   if (start < 0 || text[start] !== 0x4d /* M */ || (start > 0 && isBase64Char(text[start - 1]))) return undefined;
+  // "MII"/"MIG" (long-form lengths) or "M" + a short-form length digit + 2 chars + "CAQ".
+  const second = text[start + 1];
+  if (second === 0x49 ? text[start + 2] !== 0x49 && text[start + 2] !== 0x47 : text[start + 3] !== 0x43) return undefined;
   const limit = Math.min(text.length, start + maximumBase64Chars);
   const head = decodeBase64Run(text, start, limit, 6).bytes;
   if (head.length < 6 || head[0] !== 0x30) return undefined;

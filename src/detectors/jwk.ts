@@ -12,7 +12,7 @@ import { base64UrlToBigInt, modPow } from '../keys/integers.js';
 import { okpPublicKey, type OkpCurve } from '../keys/okp.js';
 import { rsaIsConsistent, rsaSpkiFingerprint } from '../keys/rsa.js';
 import { findObjectStart, readJsonObject, type JsonValue, type QuoteStyle } from './json-object.js';
-import { asBuffer, narrowUtf16Window } from './text-views.js';
+import { asBuffer, indexesOf, narrowUtf16Window } from './text-views.js';
 
 /** The longest JWK read, in characters: a 16384-bit RSA JWK with all CRT members is about 12.5 K. */
 const maximumJwkChars = 16 * 1024;
@@ -48,7 +48,7 @@ export const jwkDetector: Detector = {
     for (const anchor of anchors) {
       // Anchors are searched in the margin too: an object starting in the body may name its
       // `kty` after the body ends. Only objects that START in the body are reported.
-      for (let at = buffer.indexOf(anchor.needle); at !== -1; at = buffer.indexOf(anchor.needle, at + 1)) {
+      for (const at of indexesOf(buffer, anchor.needle, buffer.length)) {
         const match = anchor.encoding === 'ascii' ? objectAt(buffer, 0, at, anchor.style, 1) : utf16ObjectAt(buffer, at, anchor.style);
         if (!match || match.start >= bodyLength || reported.has(match.start)) continue;
         reported.add(match.start);

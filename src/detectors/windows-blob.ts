@@ -155,7 +155,8 @@ function toMatch(start: number, blob: BlobMatch): Match {
 }
 
 const rsaMagic = Buffer.from('RSA', 'latin1');
-const eccMagics = [Buffer.from('ECK', 'latin1'), Buffer.from('ECS', 'latin1')];
+/** 'ECK2'…'ECS6': one pass for the common 'EC', the rest checked by cngEccBlob. */
+const eccMagic = Buffer.from('EC', 'latin1');
 
 export const windowsBlobDetector: Detector = {
   id: 'windows-blob',
@@ -178,11 +179,11 @@ export const windowsBlobDetector: Detector = {
         if (blob) yield toMatch(p, blob);
       }
     }
-    for (const magic of eccMagics) {
-      for (const p of indexesOf(buffer, magic, bodyLength)) {
-        const blob = cngEccBlob(buffer, p, buffer.toString('latin1', p, p + 4));
-        if (blob) yield toMatch(p, blob);
-      }
+    for (const p of indexesOf(buffer, eccMagic, bodyLength)) {
+      const third = buffer[p + 2];
+      if (third !== 0x4b && third !== 0x53) continue; // 'K' (ECDH) or 'S' (ECDSA)
+      const blob = cngEccBlob(buffer, p, buffer.toString('latin1', p, p + 4));
+      if (blob) yield toMatch(p, blob);
     }
   },
 };
