@@ -9,6 +9,7 @@ import { jsonReport } from './report/json.js';
 import { jsonlLine } from './report/jsonl.js';
 import { sarifReport } from './report/sarif.js';
 import { textFinding, textSummary } from './report/text.js';
+import { describeLayout, layoutOfFile } from './formats/index.js';
 import { scan } from './scan.js';
 import { writeScrubbedCopy } from './scrub.js';
 import { detectors } from './detectors/index.js';
@@ -92,10 +93,20 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
     .option('--exclude <glob>', 'skip files matching GLOB under a folder (repeatable)', collect, [])
     .option('--follow-symlinks', 'follow symbolic links while walking folders (loops are detected)', false)
     .option('--known-keys <file>', 'public keys of your own (JWKS, PEM, certificates, OpenSSH .pub, fingerprints): a match is critical (repeatable)', collect, [])
+    .option('--strict', 'a dump truncated against its own headers is an error (exit 2), not a warning', false)
     .option('--detectors <list>', `comma-separated detectors to run (default: all of ${detectors.map((d) => d.id).join(',')})`, parseDetectors)
     .addHelpText('after', EXAMPLES)
     .action(async (paths: string[], opts) => {
       exitCode = await runScan(paths, opts, io);
+    });
+
+  program
+    .command('info')
+    .description('show what a dump is: its format, facts (pid, command, OS), region table, modules and threads')
+    .argument('<files...>', 'dump files')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (files: string[], opts: { format: 'text' | 'json' }) => {
+      exitCode = await runInfo(files, opts.format, io);
     });
 
   program
@@ -135,6 +146,7 @@ interface ScanCliOptions {
   followSymlinks: boolean;
   detectors?: DetectorId[];
   knownKeys: string[];
+  strict: boolean;
 }
 
 /** Opens the report file before the scan, so an unwritable path fails closed at once. */
@@ -165,6 +177,7 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
       followSymlinks: opts.followSymlinks,
       detectors: opts.detectors,
       knownKeys: opts.knownKeys,
+      strict: opts.strict,
       signal: abort.signal,
       onError: (error) => io.stderr.write(errorLine(error)),
       onFileDone: (_path, fileFindings) => {
@@ -214,4 +227,24 @@ async function runScrub(input: string, opts: ScrubCliOptions, io: RunIo): Promis
   io.stderr.write(`scrubbed ${toScrub.length} finding(s) into ${opts.output}; rescan: ${left.length} at or above ${opts.failOn}\n`);
   if (after.summary.errors.length > 0) return 2;
   return left.length > 0 ? 1 : 0;
+}
+
+/** `dumpguard info`: the dump's own map, as text or JSON (addresses as hex strings). */
+async function runInfo(files: string[], format: 'text' | 'json', io: RunIo): Promise<number> {
+  let failed = false;
+  const documents: unknown[] = [];
+  for (const file of files) {
+    try {
+      const layout = await layoutOfFile(file);
+      if (format === 'text') io.stdout.write([`${file}:`, ...describeLayout(layout).map((l) => `  ${l}`)].join('\n') + '\n');
+      else documents.push({ path: file, ...layout });
+    } catch (error) {
+      failed = true;
+      io.stderr.write(`dumpguard: error: ${file}: cannot read: ${describeError(error)}\n`);
+    }
+  }
+  if (format === 'json') {
+    io.stdout.write(JSON.stringify(documents, (_key, value) => (typeof value === 'bigint' ? `0x${value.toString(16)}` : value), 2) + '\n');
+  }
+  return failed ? 2 : 0;
 }

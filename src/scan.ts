@@ -12,6 +12,7 @@ import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/c
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
 import { applyInventory, loadInventory } from './keys/inventory.js';
 import { mergeFileFindings } from './merge.js';
+import { fileReader, locate, readLayout, type DumpLayout } from './formats/index.js';
 import { BufferPool, ChunkPool } from './pool/pool.js';
 import type { DetectorId, FileSummary, Finding, ScanError, Severity, Skipped, Summary } from './types.js';
 import { SEVERITIES } from './types.js';
@@ -28,6 +29,8 @@ export interface ScanOptions {
   detectors?: readonly DetectorId[];
   /** Files of the organisation's public keys: a private key matching one is `critical`. */
   knownKeys?: readonly string[];
+  /** A dump truncated against its own headers is an error (exit 2), not a warning. */
+  strict?: boolean;
   /** Standard input, for the path '-' (tests pass their own stream). */
   stdin?: Readable;
   signal?: AbortSignal;
@@ -68,8 +71,9 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
   const buffers = new BufferPool(chunkSizeInBytes + marginInBytes, 2 * jobs + 1);
   const fileConcurrency = 2 * jobs;
 
-  const scanOne = async (source: InputSource): Promise<{ findings: Finding[]; bytes: number; errors: ScanError[] }> => {
+  const scanOne = async (source: InputSource): Promise<{ findings: Finding[]; bytes: number; errors: ScanError[]; layout?: DumpLayout }> => {
     const fileErrors: ScanError[] = [];
+    let layout: DumpLayout | undefined;
     const fileFindings: Finding[] = [];
     let bytes = 0;
     const inFlight: Promise<void>[] = [];
@@ -114,6 +118,9 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
       if (source.kind === 'file') {
         const handle = await open(source.path, 'r');
         try {
+          // The dump's own map (ELF program headers, minidump memory lists): it adds addresses
+          // and regions to findings, it never changes what is scanned.
+          layout = await readLayout(fileReader(handle), (await handle.stat()).size);
           for await (const chunk of fileChunks(handle, sizes, buffers)) {
             if (options.signal?.aborted) {
               buffers.release(chunk.buffer);
@@ -148,7 +155,8 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
       fileErrors.push({ path: source.path, ...(offset !== undefined ? { offset } : {}), message: offset !== undefined ? `read failed at offset ${offset}: ${reason}` : `cannot read: ${reason}` });
     }
     fileErrors.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
-    return { findings: applyInventory(mergeFileFindings(fileFindings), inventory), bytes, errors: fileErrors };
+    const merged = applyInventory(mergeFileFindings(fileFindings), inventory);
+    return { findings: layout ? merged.map((f) => placeInMemory(f, layout!)) : merged, bytes, errors: fileErrors, layout };
   };
 
   try {
@@ -159,7 +167,17 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
       const done = await result;
       done.errors.forEach(reportError);
       if (done.bytes === 0 && done.errors.length === 0) warnings.push({ path: source.path, reason: 'empty input: nothing to scan' });
-      perFile.push({ path: source.path, bytes: done.bytes, findings: done.findings.length });
+      for (const warning of done.layout?.warnings ?? []) {
+        if (options.strict && warning.startsWith('truncated')) reportError({ path: source.path, message: `${warning} (--strict)` });
+        else warnings.push({ path: source.path, reason: warning });
+      }
+      perFile.push({
+        path: source.path,
+        bytes: done.bytes,
+        findings: done.findings.length,
+        ...(done.layout ? { format: done.layout.format } : {}),
+        ...(done.layout && Object.keys(done.layout.facts).length ? { facts: done.layout.facts } : {}),
+      });
       findings.push(...done.findings);
       options.onFileDone?.(source.path, done.findings);
     };
@@ -206,4 +224,22 @@ async function openStream(path: string): Promise<Readable> {
   if (!info.isFIFO()) return createReadStream(path, { highWaterMark: 1 << 20 });
   const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   return new Socket({ fd: handle.fd, readable: true, writable: false });
+}
+
+const LOWER: Record<Severity, Severity> = { critical: 'critical', high: 'high', medium: 'low', low: 'low' };
+
+/**
+ * The finding's virtual address and memory region, where the dump's format tells. Key-shaped
+ * bytes that did not validate and sit in a read-only file-backed mapping are a library's or
+ * executable's own data (test vectors, PEM labels compiled in): one level lower, and said so.
+ */
+function placeInMemory(finding: Finding, layout: DumpLayout): Finding {
+  const where = locate(layout, finding.offset);
+  if (!where) return finding;
+  const placed: Finding = { ...finding, address: where.address, region: where.region };
+  if (where.readOnly && where.fileBacked && (finding.severity === 'medium' || finding.severity === 'low')) {
+    const note = `in a read-only mapping of ${where.region}`;
+    return { ...placed, severity: LOWER[finding.severity], note: finding.note ? `${finding.note}; ${note}` : note };
+  }
+  return placed;
 }

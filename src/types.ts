@@ -94,6 +94,10 @@ export interface FileSummary {
   path: string;
   bytes: number;
   findings: number;
+  /** What the content says the file is: 'elf-core', 'minidump', ..., 'raw'. */
+  format?: string;
+  /** pid, command, os, cpu, ... as the dump's headers state them. */
+  facts?: Record<string, string | number>;
 }
 
 export interface Summary {

@@ -5,7 +5,7 @@
 import type { Detector, Encoding, Match } from '../types.js';
 import { identifyDerKey } from '../keys/der-keys.js';
 import { redactedEvidence } from '../report/redact.js';
-import { decodeBase64Run, endOfEncodedBytes, isBase64Char } from './base64-run.js';
+import { decodeBase64Run, endOfEncodedBytes, startsBase64Run } from './base64-run.js';
 import { asBuffer, narrowUtf16Window } from './text-views.js';
 
 /** Keys are under 16 KiB; their base64 with line breaks stays under this many characters. */
@@ -25,7 +25,7 @@ const needles = anchors.flatMap((a) => [
 
 /** A key whose base64 starts at `start` of narrow text; length in characters. */
 function keyAt(text: Uint8Array, start: number): { length: number; match: Omit<Match, 'start' | 'length' | 'encoding'> } | undefined {
-  if (start < 0 || text[start] !== 0x4d /* M */ || (start > 0 && isBase64Char(text[start - 1]))) return undefined;
+  if (start < 0 || text[start] !== 0x4d /* M */ || !startsBase64Run(text, start)) return undefined;
   // "MII"/"MIG" (long-form lengths) or "M" + a short-form length digit + 2 chars + "CAQ".
   const second = text[start + 1];
   if (second === 0x49 ? text[start + 2] !== 0x49 && text[start + 2] !== 0x47 : text[start + 3] !== 0x43) return undefined;

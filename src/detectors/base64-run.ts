@@ -12,6 +12,17 @@ VALUE['-'.charCodeAt(0)] = 62;
 VALUE['_'.charCodeAt(0)] = 63;
 VALUE['='.charCodeAt(0)] = 64;
 
+/** `\n` or `\r` written as two characters at i. */
+export function isEscapedLineBreak(text: Uint8Array, i: number): boolean {
+  return text[i] === Char.Backslash && (text[i + 1] === 0x6e || text[i + 1] === 0x72);
+}
+
+/** Does a base64 run start at `start`, rather than continue one (an escaped `\n` before it is a break)? */
+export function startsBase64Run(text: Uint8Array, start: number): boolean {
+  if (start === 0 || !isBase64Char(text[start - 1])) return true;
+  return start >= 2 && isEscapedLineBreak(text, start - 2);
+}
+
 /** A base64 or base64url digit ('=' padding is not: `KEY=b3Bl…` starts a run at the 'b'). */
 export function isBase64Char(c: number): boolean {
   return VALUE[c] >= 0 && VALUE[c] < 64;
@@ -58,7 +69,7 @@ export function decodeBase64Run(text: Uint8Array, start: number, limit: number, 
       i++;
       continue;
     }
-    if (c === Char.Backslash && (text[i + 1] === 0x6e || text[i + 1] === 0x72)) {
+    if (isEscapedLineBreak(text, i)) {
       i += 2;
       continue;
     }
@@ -75,6 +86,10 @@ export function endOfEncodedBytes(text: Uint8Array, start: number, limit: number
   let seen = 0;
   let i = start;
   while (i < limit && seen < chars) {
+    if (isEscapedLineBreak(text, i)) {
+      i += 2; // the 'n' of an escaped `\n` is not a base64 digit here
+      continue;
+    }
     const value = VALUE[text[i]];
     if (value >= 0 && value < 64) seen++;
     i++;

@@ -57,13 +57,16 @@ class Reader {
     const stop = Math.min(this.limit, begin + maximumStringLength);
     while (this.position < stop) {
       const c = t[this.position];
-      if (c < 0x20 || c >= 0x7f) return undefined;
+      if (c < 0x20 || c === 0x7f) return undefined; // bytes >= 0x80: UTF-8 text, allowed in strings
       if (this.style === 'plain') {
         if (c === 0x22) break;
         if (c === 0x5c) this.position++; // an escape: skip the escaped character
       } else if (c === 0x5c) {
-        if (t[this.position + 1] === 0x22) break;
-        this.position++; // `\\` and the like
+        const next = t[this.position + 1];
+        if (next === 0x22) break;
+        // `\\\"` is an escaped quote of the inner JSON: part of the string, not its end.
+        if (next === 0x5c && t[this.position + 2] === 0x5c && t[this.position + 3] === 0x22) this.position += 2;
+        this.position++;
       }
       this.position++;
     }
@@ -133,16 +136,15 @@ class Reader {
   }
 }
 
-/** The index of the `{` that opens the object around `at`, looking back at most `maximumBack` characters. */
-export function findObjectStart(text: Uint8Array, at: number, maximumBack: number): number | undefined {
-  let depth = 0;
-  for (let i = at - 1; i >= 0 && at - i <= maximumBack; i--) {
-    const c = text[i];
-    if (c === 0x7d) depth++;
-    else if (c === 0x7b) {
-      if (depth === 0) return i;
-      depth--;
-    }
+/**
+ * Candidate starts of the object around `at`: the `{` before it, nearest first, at most
+ * `maximumCandidates` of them within `maximumBack` characters. Braces inside string values make
+ * depth counting unreliable, so the caller tries each until one parses across the anchor.
+ */
+export function objectStartCandidates(text: Uint8Array, at: number, maximumBack: number, maximumCandidates = 8): number[] {
+  const out: number[] = [];
+  for (let i = at - 1; i >= 0 && at - i <= maximumBack && out.length < maximumCandidates; i--) {
+    if (text[i] === 0x7b) out.push(i);
   }
-  return undefined;
+  return out;
 }

@@ -11,12 +11,13 @@ import { derBitString, derOid, derSequence } from '../keys/der-encode.js';
 import { base64UrlToBigInt, modPow } from '../keys/integers.js';
 import { okpPublicKey, type OkpCurve } from '../keys/okp.js';
 import { rsaIsConsistent, rsaSpkiFingerprint } from '../keys/rsa.js';
-import { findObjectStart, readJsonObject, type JsonValue, type QuoteStyle } from './json-object.js';
+import { objectStartCandidates, readJsonObject, type JsonValue, type QuoteStyle } from './json-object.js';
 import { asBuffer, indexesOf, narrowUtf16Window } from './text-views.js';
 
 /** The longest JWK read, in characters: a 16384-bit RSA JWK with all CRT members is about 12.5 K. */
 const maximumJwkChars = 16 * 1024;
 const minimumSymmetricKeyBytes = 16;
+const maximumUncheckedRsaBits = 2048;
 
 const anchors: Array<{ needle: Buffer; style: QuoteStyle; encoding: 'ascii' | 'utf16le' }> = [
   { needle: Buffer.from('"kty"', 'latin1'), style: 'plain', encoding: 'ascii' },
@@ -70,10 +71,17 @@ function utf16ObjectAt(bytes: Buffer, anchor: number, style: QuoteStyle): Omit<M
 
 /** The JWK object around the `kty` anchor at `at` of `text`; positions map to bytes as origin + scale·i. */
 function objectAt(text: Uint8Array, origin: number, at: number, style: QuoteStyle, scale: number): Omit<Match, 'encoding'> | undefined {
-  const start = findObjectStart(text, at, maximumJwkChars);
-  if (start === undefined) return undefined;
-  const object = readJsonObject(text, start, Math.min(text.length, start + maximumJwkChars), style);
-  if (!object || object.end <= at) return undefined;
+  let start = -1;
+  let object;
+  for (const candidate of objectStartCandidates(text, at, maximumJwkChars)) {
+    const read = readJsonObject(text, candidate, Math.min(text.length, candidate + maximumJwkChars), style);
+    if (read && read.end > at && read.members.has('kty')) {
+      start = candidate;
+      object = read;
+      break;
+    }
+  }
+  if (!object) return undefined;
   const verdict = judgeJwk(object.members);
   if (!verdict) return undefined;
   const length = object.end - start;
@@ -93,10 +101,13 @@ function objectAt(text: Uint8Array, origin: number, at: number, style: QuoteStyl
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 
 /** Redacted: the public descriptors and which private members there are, with their sizes only. */
+/** Descriptor values shown in evidence only when they are well-known names, never arbitrary text. */
+const SHOWN_VALUE = /^(RSA|EC|OKP|oct|P-256|P-384|P-521|secp256k1|Ed25519|Ed448|X25519|X448|sig|enc|EdDSA|[RPE]S(256|384|512)|HS(256|384|512)|RSA-OAEP(-256)?|ECDH-ES(\+A(128|192|256)KW)?|A(128|192|256)(GCM)?(KW)?|dir)$/;
+
 function evidenceOf(members: Map<string, JsonValue>, length: number): string {
   const shown = ['kty', 'crv', 'alg', 'use']
     .map((name) => [name, members.get(name)] as const)
-    .filter(([, v]) => typeof v === 'string')
+    .filter(([, v]) => typeof v === 'string' && SHOWN_VALUE.test(v))
     .map(([name, v]) => `${name}:${JSON.stringify((v as string).slice(0, 24))}`);
   const secret = PRIVATE_MEMBERS.filter((name) => typeof members.get(name) === 'string').map((name) => `${name}(${(members.get(name) as string).length} chars)`);
   return `JWK {${shown.join(', ')}} private ${secret.join(' ')} (${length} chars)`;
@@ -185,6 +196,8 @@ function judgeRsa(members: Map<string, JsonValue>): Verdict | undefined {
     const others = Array.isArray(members.get('oth')) ? (members.get('oth') as JsonValue[]) : [];
     const otherPrimes = others.map((o) => (o instanceof Map ? text(o, 'r') : undefined));
     if (otherPrimes.some((r) => !r)) return { kind: 'rsa-private-key', severity: 'medium', fingerprint, note: 'malformed "oth" member' };
+    const malformed = ['dp', 'dq', 'qi'].filter((name) => members.has(name) && !text(members, name));
+    if (malformed.length) return { kind: 'rsa-private-key', severity: 'medium', fingerprint, note: `malformed ${malformed.join(', ')}` };
     const opt = (name: string) => (text(members, name) ? base64UrlToBigInt(text(members, name)!) : undefined);
     consistent = rsaIsConsistent({
       n: N, e: E, d: D,
@@ -192,7 +205,12 @@ function judgeRsa(members: Map<string, JsonValue>): Verdict | undefined {
       dp: opt('dp'), dq: opt('dq'), qi: opt('qi'),
     });
   } else {
-    // Only n, e, d: check that d undoes e on a test value.
+    // Only n, e, d: check that d undoes e on a test value. That costs a full-size modular
+    // exponentiation in bigint (about 30 ms at 2048 bits, growing with the cube), so larger
+    // keys without their primes are reported unverified rather than stall the scan.
+    if (bits > maximumUncheckedRsaBits || E >= 1n << 32n) {
+      return { kind: 'rsa-private-key', severity: 'medium', fingerprint, note: 'RSA private exponent without primes: not verified' };
+    }
     consistent = D < N && modPow(modPow(2n, E, N), D, N) === 2n;
   }
   return consistent

@@ -5,12 +5,12 @@ import type { Detector, Encoding, Match } from '../types.js';
 import { OPENSSH_MAGIC } from '../keys/openssh.js';
 import { judgeOpenssh } from '../keys/verdict.js';
 import { redactedBinaryEvidence, redactedEvidence } from '../report/redact.js';
-import { decodeBase64Run, endOfEncodedBytes, isBase64Char } from './base64-run.js';
+import { decodeBase64Run, endOfEncodedBytes, startsBase64Run } from './base64-run.js';
 import { asBuffer, indexesOf, narrowUtf16Window } from './text-views.js';
 
 /** The largest container read: an RSA-16384 key with its public half is about 6 KiB. */
 const maximumContainerBytes = 16 * 1024;
-const maximumBase64Chars = Math.ceil(maximumContainerBytes / 3) * 4 * 1.05; // line breaks
+const maximumBase64Chars = Math.ceil((Math.ceil(maximumContainerBytes / 3) * 4 * 21) / 20); // 5% for line breaks
 
 const BASE64_MAGIC = 'b3BlbnNzaC1rZXktdjE';
 const needles = {
@@ -34,7 +34,7 @@ function toMatch(start: number, length: number, encoding: Encoding, evidence: st
 
 /** The base64 form at `start` of narrow text; returns its length in characters. */
 function base64Match(text: Uint8Array, start: number): { length: number; verdict: NonNullable<ReturnType<typeof verdictOf>>; chars: number } | undefined {
-  if (start > 0 && isBase64Char(text[start - 1])) return undefined; // inside a longer run
+  if (!startsBase64Run(text, start)) return undefined; // inside a longer run
   const limit = Math.min(text.length, start + maximumBase64Chars);
   const run = decodeBase64Run(text, start, limit, maximumContainerBytes);
   const verdict = verdictOf(run.bytes);

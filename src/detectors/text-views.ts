@@ -43,7 +43,8 @@ export function* indexesOf(haystack: Buffer, needle: Buffer, bodyLength: number)
 /**
  * A narrow ASCII window of UTF-16LE text around byte `anchor` (which must be code-unit aligned
  * with the text): up to `backChars` before and `forwardChars` from it. Code units that are not
- * 7-bit ASCII become NUL, which no text parser accepts. Index i is byte origin + 2·i.
+ * 7-bit ASCII become 0x80 (text, but no structural character, base64 digit or quote).
+ * Index i is byte origin + 2·i.
  */
 export function narrowUtf16Window(bytes: Uint8Array, anchor: number, backChars: number, forwardChars: number): { text: Buffer; origin: number } {
   const origin = anchor - 2 * Math.min(backChars, Math.floor(anchor / 2));
@@ -51,7 +52,7 @@ export function narrowUtf16Window(bytes: Uint8Array, anchor: number, backChars: 
   const text = Buffer.allocUnsafe(count);
   for (let k = 0; k < count; k++) {
     const low = bytes[origin + 2 * k];
-    text[k] = bytes[origin + 2 * k + 1] === 0 && low < 0x80 ? low : 0;
+    text[k] = bytes[origin + 2 * k + 1] === 0 && low < 0x80 ? low : 0x80;
   }
   return { text, origin };
 }

@@ -12,7 +12,7 @@
 //   elf_prpsinfo ends with pr_pid, pr_ppid, pr_pgrp, pr_sid (i32), pr_fname[16], pr_psargs[80]
 //   elf_prstatus: pr_pid at 32 (64-bit) or 24 (32-bit); pr_reg at 112 (64-bit)
 import { printable, ReadFailure, Source, toSafeNumber, View } from './bytes.js';
-import { baseName, nonOverlapping, truncationWarning, type DumpLayout, type MemoryRegion, type ReadAt } from './layout.js';
+import { baseName, capWarnings, nonOverlapping, truncationWarning, type DumpLayout, type MemoryRegion, type ReadAt } from './layout.js';
 
 /** Upper bounds on every count or length read from the file. */
 export const ELF_LIMITS = {
@@ -90,15 +90,20 @@ export async function parseElfCore(read: ReadAt, fileSize: number): Promise<Dump
   } catch (error) {
     if (error instanceof ReadFailure) throw error;
     warnings.push(`elf-core: parse error: ${error instanceof Error ? error.message : String(error)}`);
-    return emptyLayout(warnings);
+    return emptyLayout(capWarnings(warnings));
   }
 }
 
 async function parse(source: Source, warnings: string[]): Promise<DumpLayout> {
   const fileSize = source.size;
   const ident = await source.bytes(0, 64);
-  if (ident.length < 6 || ident[0] !== 0x7f || ident[1] !== 0x45 || ident[2] !== 0x4c || ident[3] !== 0x46) {
-    warnings.push(ident.length < 6 ? `truncated: file has ${fileSize} bytes, too few for an ELF header` : 'elf-core: not an ELF file');
+  const magic = [0x7f, 0x45, 0x4c, 0x46];
+  if (magic.some((b, i) => i < ident.length && ident[i] !== b)) {
+    warnings.push('elf-core: not an ELF file');
+    return emptyLayout(warnings);
+  }
+  if (ident.length < 6) {
+    warnings.push(`truncated: file has ${fileSize} bytes, too few for an ELF header`);
     return emptyLayout(warnings);
   }
   const is64 = ident[4] === 2;
@@ -130,9 +135,10 @@ async function parse(source: Source, warnings: string[]): Promise<DumpLayout> {
   }
 
   let declared = ehsize;
+  let hugeExtents = 0;
   const extend = (offset: bigint, size: bigint) => {
     const end = toSafeNumber(offset + size);
-    if (end === undefined) warnings.push(`elf-core: extent beyond 2^53 bytes ignored (offset ${offset}, size ${size})`);
+    if (end === undefined) hugeExtents++;
     else if (end > declared) declared = end;
   };
 
@@ -243,6 +249,7 @@ async function parse(source: Source, warnings: string[]): Promise<DumpLayout> {
     });
   }
   if (unsafe > 0) warnings.push(`elf-core: ${unsafe} segments with offsets beyond 2^53 ignored`);
+  if (hugeExtents > 0) warnings.push(`elf-core: ${hugeExtents} headers declare extents beyond 2^53 bytes; ignored for the declared size`);
   const sorted = nonOverlapping(regions, warnings);
 
   if (notes.pid !== undefined) facts.pid = notes.pid;
@@ -254,14 +261,16 @@ async function parse(source: Source, warnings: string[]): Promise<DumpLayout> {
   facts.segmentsInFile = sorted.length;
   if (notes.files.length > 0) facts.mappedFiles = notes.files.length;
 
+  // A thread's live stack: from its stack pointer to the end of the segment holding it.
+  const byAddress = [...loads].sort((a, b) => (a.vaddr < b.vaddr ? -1 : a.vaddr > b.vaddr ? 1 : 0));
   const threads = notes.threads.map((t) => {
     if (t.sp === undefined) return { id: t.id, stackStart: 0n, stackSize: 0n };
-    const load = loads.find((s) => s.vaddr <= t.sp! && t.sp! < s.vaddr + s.memsz);
+    const load = segmentAt(byAddress, t.sp);
     return { id: t.id, stackStart: t.sp, stackSize: load ? load.vaddr + load.memsz - t.sp : 0n };
   });
 
   if (fileSize < declared) warnings.unshift(truncationWarning(declared, fileSize));
-  return { format: 'elf-core', regions: sorted, facts, declaredSize: declared, warnings, threads };
+  return { format: 'elf-core', regions: sorted, facts, declaredSize: declared, warnings: capWarnings(warnings), threads };
 }
 
 async function readSectionExtents(
@@ -375,6 +384,21 @@ function readNtFile(d: View, word: 4 | 8, out: NoteFacts, warnings: string[]): v
     if (end > start) out.files.push({ start, end, path });
     if (names > d.length) break;
   }
+}
+
+/** The segment (sorted by vaddr) whose memory contains `address`. */
+function segmentAt(sorted: Segment[], address: bigint): Segment | undefined {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid].vaddr <= address) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found >= 0 && address < sorted[found].vaddr + sorted[found].memsz ? sorted[found] : undefined;
 }
 
 /** The NT_FILE mapping containing `address` (the one with the greatest start <= address). */

@@ -66,18 +66,18 @@ export function describeLayout(layout: DumpLayout): string[] {
   for (const warning of layout.warnings) lines.push(`warning: ${warning}`);
   if (layout.regions.length > 0) {
     const inFile = layout.regions.reduce((sum, r) => sum + r.fileSize, 0);
-    lines.push(`regions: ${layout.regions.length} (${inFile} bytes of memory in the file)`);
+    lines.push(`region table (${layout.regions.length} regions, ${inFile} bytes of memory in the file):`);
     lines.push(`  ${pad('file offset', 14)} ${pad('bytes', 12)} ${pad('address range', 37)} name`);
     for (const r of layout.regions) {
       lines.push(`  ${pad(hex(r.fileOffset), 14)} ${pad(String(r.fileSize), 12)} ${pad(addressRange(r.address, r.memorySize), 37)} ${r.name}`);
     }
   }
   if (layout.modules && layout.modules.length > 0) {
-    lines.push(`modules: ${layout.modules.length}`);
+    lines.push(`module list (${layout.modules.length}):`);
     for (const m of layout.modules) lines.push(`  ${pad(addressRange(m.base, m.size), 37)} ${m.name}`);
   }
   if (layout.threads && layout.threads.length > 0) {
-    lines.push(`threads: ${layout.threads.length}`);
+    lines.push(`thread list (${layout.threads.length}):`);
     for (const t of layout.threads) {
       const stack = t.stackSize > 0n ? `stack ${addressRange(t.stackStart, t.stackSize)}` : t.stackStart > 0n ? `sp ${hex(t.stackStart)}` : '';
       lines.push(`  ${pad(String(t.id), 10)} ${stack}`.trimEnd());

@@ -66,6 +66,15 @@ export function truncationWarning(declared: number, actual: number): string {
   return `truncated: headers declare ${declared} bytes, file has ${actual}`;
 }
 
+/** At most this many warnings per layout; the rest are counted in a final line. */
+export const MAX_WARNINGS = 50;
+
+export function capWarnings(warnings: string[]): string[] {
+  if (warnings.length <= MAX_WARNINGS) return warnings;
+  const more = warnings.length - (MAX_WARNINGS - 1);
+  return [...warnings.slice(0, MAX_WARNINGS - 1), `... and ${more} more warnings`];
+}
+
 /** Sorts by file offset and trims regions that overlap an earlier one in the file. */
 export function nonOverlapping(regions: MemoryRegion[], warnings: string[]): MemoryRegion[] {
   regions.sort((a, b) => a.fileOffset - b.fileOffset || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));

@@ -15,7 +15,7 @@
 //   MINIDUMP_STRING: Length in bytes (u32), UTF-16LE text
 // Some writers put 4 bytes of padding after a list's 32-bit count; the stream size tells.
 import { printable, ReadFailure, Source, toSafeNumber, View } from './bytes.js';
-import { baseName, nonOverlapping, truncationWarning, type DumpLayout, type MemoryRegion, type ReadAt } from './layout.js';
+import { baseName, capWarnings, nonOverlapping, truncationWarning, type DumpLayout, type MemoryRegion, type ReadAt } from './layout.js';
 
 /** Upper bounds on every count or length read from the file. */
 export const MINIDUMP_LIMITS = {
@@ -98,7 +98,7 @@ export async function parseMinidump(read: ReadAt, fileSize: number): Promise<Dum
   } catch (error) {
     if (error instanceof ReadFailure) throw error;
     warnings.push(`minidump: parse error: ${error instanceof Error ? error.message : String(error)}`);
-    return emptyLayout(warnings);
+    return emptyLayout(capWarnings(warnings));
   }
 }
 
@@ -134,6 +134,7 @@ async function parse(source: Source, warnings: string[]): Promise<DumpLayout> {
   const dir = await source.view(directoryRva, streamCount * 12, true);
   const streams = new Map<number, { size: number; rva: number }>();
   let used = 0;
+  let duplicates = 0;
   let readEntries = 0;
   for (let i = 0; i < streamCount && dir.has(i * 12, 12); i++, readEntries++) {
     const type = dir.u32(i * 12);
@@ -142,9 +143,10 @@ async function parse(source: Source, warnings: string[]): Promise<DumpLayout> {
     if (type === 0) continue; // UnusedStream
     used++;
     extend(rva, size);
-    if (streams.has(type)) warnings.push(`minidump: stream type ${type} appears more than once; the first is used`);
+    if (streams.has(type)) duplicates++;
     else streams.set(type, { size, rva });
   }
+  if (duplicates > 0) warnings.push(`minidump: ${duplicates} directory entries repeat an earlier stream type; the first of each is used`);
   if (readEntries < streamCount) warnings.push(`truncated: stream directory cut after ${readEntries} of ${streamCount} entries`);
 
   const facts: DumpLayout['facts'] = { streams: declaredStreams, streamsUsed: used };
@@ -182,6 +184,7 @@ async function parse(source: Source, warnings: string[]): Promise<DumpLayout> {
       if (!threadView.has(at, 48)) break;
       const stackSize = threadView.u32(at + 32);
       extend(threadView.u32(at + 36), stackSize);
+      extend(threadView.u32(at + 44), threadView.u32(at + 40)); // thread context
       threads.push({ id: threadView.u32(at), stackStart: threadView.u64(at + 24), stackSize: BigInt(stackSize) });
     }
   }
@@ -195,6 +198,8 @@ async function parse(source: Source, warnings: string[]): Promise<DumpLayout> {
       const at = first + i * 108;
       if (!moduleView.has(at, 108)) break;
       const nameRva = moduleView.u32(at + 20);
+      extend(moduleView.u32(at + 80), moduleView.u32(at + 76)); // CodeView record
+      extend(moduleView.u32(at + 88), moduleView.u32(at + 84)); // misc record
       const name = (await readString(source, nameRva, extend)) ?? `module@0x${moduleView.u64(at).toString(16)}`;
       modules.push({ name, base: moduleView.u64(at), size: BigInt(moduleView.u32(at + 8)) });
     }
@@ -279,7 +284,7 @@ async function parse(source: Source, warnings: string[]): Promise<DumpLayout> {
   facts.memoryRanges = ranges.length;
 
   if (fileSize < declared) warnings.unshift(truncationWarning(declared, fileSize));
-  return { format: 'minidump', regions, facts, declaredSize: declared, warnings, modules, threads };
+  return { format: 'minidump', regions, facts, declaredSize: declared, warnings: capWarnings(warnings), modules, threads };
 }
 
 /** A MINIDUMP_STRING at `rva`, or undefined when absent or unreadable. */

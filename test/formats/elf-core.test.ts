@@ -194,7 +194,7 @@ describe('truncated ELF cores', () => {
   });
 });
 
-describe('hand-built ELF cores: 32-bit big-endian, PN_XNUM-free, overlapping segments', () => {
+describe('hand-built ELF cores: 32-bit big-endian, PN_XNUM, overlapping segments', () => {
   /** An ELF32 big-endian core with one PT_NOTE (NT_PRPSINFO + NT_FILE) and two PT_LOADs. */
   function buildElf32be(): { bytes: Uint8Array; dataAt: number } {
     const out = new Uint8Array(4096);
@@ -270,6 +270,40 @@ describe('hand-built ELF cores: 32-bit big-endian, PN_XNUM-free, overlapping seg
     }
   });
 
+  test('PN_XNUM: more than 65534 program headers, the real count in section header 0', async () => {
+    // ELF64 LE: e_phnum = 0xffff, one section header whose sh_info holds the count (2).
+    const out = new Uint8Array(8192);
+    const dv = new DataView(out.buffer);
+    out.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+    dv.setUint16(16, 4, true);
+    dv.setUint16(18, 62, true);
+    dv.setBigUint64(32, 64n, true); // e_phoff
+    dv.setBigUint64(40, 4096n, true); // e_shoff
+    dv.setUint16(52, 64, true);
+    dv.setUint16(54, 56, true);
+    dv.setUint16(56, 0xffff, true); // PN_XNUM
+    dv.setUint16(58, 64, true);
+    dv.setUint16(60, 1, true);
+    dv.setUint32(4096 + 44, 2, true); // sh_info = real e_phnum
+    for (let i = 0; i < 2; i++) {
+      const p = 64 + i * 56;
+      dv.setUint32(p, 1, true); // PT_LOAD
+      dv.setUint32(p + 4, 6, true); // RW
+      dv.setBigUint64(p + 8, BigInt(1024 + i * 1024), true);
+      dv.setBigUint64(p + 16, 0x7f0000000000n + BigInt(i) * 0x100000n, true);
+      dv.setBigUint64(p + 32, 1024n, true);
+      dv.setBigUint64(p + 40, 4096n, true);
+    }
+    const layout = await parseElfCore(memoryReader(out), out.length);
+    expect(layout.warnings).toEqual([]);
+    expect(layout.regions.map((r) => [r.fileOffset, r.address, r.name])).toEqual([
+      [1024, 0x7f0000000000n, 'anon rw-p'],
+      [2048, 0x7f0000100000n, 'anon rw-p'],
+    ]);
+    expect(layout.declaredSize).toBe(4096 + 64);
+    expect(locate(layout, 2048 + 5)!.region).toBe('[0x7f0000100000-0x7f0000101000) rw-p anon');
+  });
+
   test('non-core ELF and non-ELF inputs: a warning, no regions, no throw', async () => {
     const ls = new Uint8Array(readFileSync('/bin/ls'));
     const a = await parseElfCore(memoryReader(ls), ls.length);
@@ -289,7 +323,7 @@ async function gcore(pid: number, dir: string): Promise<string> {
 /** Starts a child and resolves once it has printed its first line (its pid). */
 function startChild(command: string, args: string[]): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     child.once('error', reject);
     child.stdout!.once('data', () => resolve(child));
   });
