@@ -3,7 +3,7 @@
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 
-export type DetectorId = 'pem' | 'der' | 'windows-blob' | 'jwk' | 'openssh' | 'base64' | 'pgp' | 'entropy';
+export type DetectorId = 'pem' | 'der' | 'windows-blob' | 'jwk' | 'openssh' | 'base64' | 'pgp' | 'entropy' | 'aes';
 
 export type KeyKind =
   | 'rsa-private-key'
@@ -21,7 +21,8 @@ export type KeyKind =
   | 'pkcs12'
   | 'jwk-private-key'
   | 'jwk-symmetric-key'
-  | 'high-entropy';
+  | 'high-entropy'
+  | 'aes-key-schedule';
 
 export type Encoding = 'binary' | 'ascii' | 'utf16le' | 'json-escaped' | 'base64';
 

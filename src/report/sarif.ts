@@ -54,6 +54,7 @@ const ruleTexts: Record<KeyKind, RuleText> = {
   'jwk-private-key': { short: 'JWK private key', full: 'A JSON Web Key (RFC 7517) with private members.', level: 'error' },
   'jwk-symmetric-key': { short: 'JWK symmetric key', full: 'A JSON Web Key of type "oct" (RFC 7518): a shared secret key for HMAC or encryption.', level: 'error' },
   'high-entropy': { short: 'High-entropy region', full: 'Key-sized bytes with the entropy of key material but no recognised key structure (informational).', level: 'note' },
+  'aes-key-schedule': { short: 'AES key schedule in a dump', full: 'An expanded AES key schedule (encryption or decryption form): the AES key it was expanded from is in the dump.', level: 'error' },
 };
 
 const rotateAndScrub =
