@@ -11,6 +11,9 @@ import { sarifReport } from './report/sarif.js';
 import { textFinding, textSummary } from './report/text.js';
 import { describeLayout, layoutOfFile } from './formats/index.js';
 import { scan } from './scan.js';
+import { CONFIG_FILE_NAME, enabledDetectors, loadConfig } from './config.js';
+import { readBaseline, writeBaseline, type AllowlistEntry } from './gate.js';
+import { Progress } from './report/progress.js';
 import { writeScrubbedCopy } from './scrub.js';
 import { detectors } from './detectors/index.js';
 import type { DetectorId, Finding, ScanError, Severity, Summary } from './types.js';
@@ -95,9 +98,26 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
     .option('--known-keys <file>', 'public keys of your own (JWKS, PEM, certificates, OpenSSH .pub, fingerprints): a match is critical (repeatable)', collect, [])
     .option('--strict', 'a dump truncated against its own headers is an error (exit 2), not a warning', false)
     .option('--detectors <list>', `comma-separated detectors to run (default: all of ${detectors.map((d) => d.id).join(',')})`, parseDetectors)
+    .option('--config <file>', `settings file (default: ./${CONFIG_FILE_NAME} when present); flags win over it`)
+    .option('--baseline <file>', 'suppress findings already accepted in this baseline (by key identity)')
+    .option('--write-baseline <file>', 'record the findings of this scan as the accepted baseline')
+    .option('--progress', 'show progress on stderr (default: when stderr is a terminal)')
+    .option('--no-progress', 'never show progress')
     .addHelpText('after', EXAMPLES)
-    .action(async (paths: string[], opts) => {
-      exitCode = await runScan(paths, opts, io);
+    .action(async (paths: string[], opts, command: Command) => {
+      const config = await loadConfig(opts.config);
+      // A flag the user typed wins; a flag left at its default yields to the config file.
+      const typed = (name: string) => command.getOptionValueSource(name) === 'cli';
+      exitCode = await runScan(paths, {
+        ...opts,
+        failOn: typed('failOn') ? opts.failOn : config.failOn ?? opts.failOn,
+        include: typed('include') ? opts.include : config.include ?? opts.include,
+        exclude: typed('exclude') ? opts.exclude : config.exclude ?? opts.exclude,
+        detectors: opts.detectors ?? enabledDetectors(config),
+        knownKeys: typed('knownKeys') ? opts.knownKeys : [...(config.knownKeys ?? []), ...opts.knownKeys],
+        baseline: opts.baseline ?? config.baseline,
+        allowlist: config.allowlist,
+      }, io);
     });
 
   program
@@ -147,6 +167,10 @@ interface ScanCliOptions {
   detectors?: DetectorId[];
   knownKeys: string[];
   strict: boolean;
+  baseline?: string;
+  writeBaseline?: string;
+  progress?: boolean;
+  allowlist?: Map<string, AllowlistEntry>;
 }
 
 /** Opens the report file before the scan, so an unwritable path fails closed at once. */
@@ -168,8 +192,14 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const showProgress = opts.progress ?? (io.stderr as NodeJS.WriteStream).isTTY === true;
+  const progress = showProgress ? new Progress(io.stderr) : undefined;
+  const baseline = opts.baseline ? await readBaseline(opts.baseline) : undefined;
   try {
     const { findings, summary } = await scan(paths, {
+      gate: { baseline, allowlist: opts.allowlist },
+      onFileStart: (path, size) => progress?.fileStarted(path, size),
+      onBytesScanned: (bytes) => progress?.bytesScanned(bytes),
       jobs: opts.jobs,
       chunkSizeInBytes: opts.chunkSize,
       include: opts.include,
@@ -181,10 +211,16 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
       signal: abort.signal,
       onError: (error) => io.stderr.write(errorLine(error)),
       onFileDone: (_path, fileFindings) => {
+        progress?.findingsReported(fileFindings.length);
         if (opts.format === 'jsonl') for (const f of fileFindings) out.write(jsonlLine(f));
         if (opts.format === 'text') for (const f of fileFindings) out.write(textFinding(f));
       },
     });
+    progress?.stop();
+    if (opts.writeBaseline) {
+      const entries = await writeBaseline(opts.writeBaseline, findings);
+      io.stderr.write(`dumpguard: wrote ${entries} baseline entr${entries === 1 ? 'y' : 'ies'} to ${opts.writeBaseline}\n`);
+    }
     if (opts.format === 'json') out.write(jsonReport(findings, summary, version));
     if (opts.format === 'sarif') out.write(sarifReport(findings, summary, version));
     if (opts.format === 'text') out.write(textSummary(summary));

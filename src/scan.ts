@@ -11,6 +11,7 @@ import { describeError, UsageError } from './errors.js';
 import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/chunker.js';
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
 import { applyInventory, loadInventory } from './keys/inventory.js';
+import { Gate, type GateRules } from './gate.js';
 import { mergeFileFindings } from './merge.js';
 import { fileReader, locate, readLayout, type DumpLayout } from './formats/index.js';
 import { BufferPool, ChunkPool } from './pool/pool.js';
@@ -31,6 +32,11 @@ export interface ScanOptions {
   knownKeys?: readonly string[];
   /** A dump truncated against its own headers is an error (exit 2), not a warning. */
   strict?: boolean;
+  /** Accepted findings by identity (--baseline) and allowlisted fingerprints (config): suppressed, counted. */
+  gate?: GateRules;
+  /** Progress: an input starts (size when known), a chunk is done, findings are reported. */
+  onFileStart?(path: string, sizeInBytes: number | undefined): void;
+  onBytesScanned?(bytes: number): void;
   /** Standard input, for the path '-' (tests pass their own stream). */
   stdin?: Readable;
   signal?: AbortSignal;
@@ -54,6 +60,7 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
   if (!Number.isInteger(chunkSizeInBytes) || chunkSizeInBytes < 4096) throw new UsageError('--chunk-size must be at least 4k');
   const sizes = { chunkSizeInBytes, marginInBytes };
   const inventory = await loadInventory(options.knownKeys ?? []);
+  const gate = new Gate(options.gate ?? {});
   const detectorIds = enabled.map((d) => d.id);
 
   const skipped: Skipped[] = [];
@@ -88,6 +95,7 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
         pool.run(task, options.signal).then(
           (result) => {
             buffers.release(result.buffer);
+            options.onBytesScanned?.(chunk.bodyLength);
             for (const failure of result.failures) {
               fileErrors.push({ path: source.path, offset: chunk.offset, message: `detector ${failure.detector} failed on the chunk at offset ${chunk.offset}: ${failure.message}` });
             }
@@ -104,6 +112,7 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
                 ...(m.fingerprint ? { fingerprint: m.fingerprint } : {}),
                 evidence: m.evidence,
                 ...(m.note ? { note: m.note } : {}),
+                identity: m.fingerprint ?? m.contentId,
               });
             }
           },
@@ -120,7 +129,9 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
         try {
           // The dump's own map (ELF program headers, minidump memory lists): it adds addresses
           // and regions to findings, it never changes what is scanned.
-          layout = await readLayout(fileReader(handle), (await handle.stat()).size);
+          const size = (await handle.stat()).size;
+          options.onFileStart?.(source.path, size);
+          layout = await readLayout(fileReader(handle), size);
           for await (const chunk of fileChunks(handle, sizes, buffers)) {
             if (options.signal?.aborted) {
               buffers.release(chunk.buffer);
@@ -133,6 +144,7 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
           await handle.close();
         }
       } else {
+        options.onFileStart?.(source.path, undefined);
         const stream = source.path === '-' ? (options.stdin ?? process.stdin) : await openStream(source.path);
         if (options.signal) addAbortSignal(options.signal, stream);
         try {
@@ -166,6 +178,7 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
       const { source, result } = window.shift()!;
       const done = await result;
       done.errors.forEach(reportError);
+      done.findings = gate.filter(done.findings);
       if (done.bytes === 0 && done.errors.length === 0) warnings.push({ path: source.path, reason: 'empty input: nothing to scan' });
       for (const warning of done.layout?.warnings ?? []) {
         if (options.strict && warning.startsWith('truncated')) reportError({ path: source.path, message: `${warning} (--strict)` });
@@ -210,6 +223,8 @@ export async function scan(paths: readonly string[], options: ScanOptions = {}):
       perFile,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       interrupted: options.signal?.aborted ?? false,
+      suppressed: gate.suppressed,
+      staleBaselineEntries: gate.staleBaselineEntries(),
     },
   };
 }

@@ -50,6 +50,11 @@ export interface Match {
   readonly evidence: string;
   readonly fingerprint?: string;
   readonly note?: string;
+  /**
+   * For matches without a fingerprint: a digest of the matched bytes (computed in the worker,
+   * SHA-256, truncated), so a baseline can recognise the same encrypted or damaged key anywhere.
+   */
+  readonly contentId?: string;
 }
 
 export interface Detector {
@@ -77,6 +82,8 @@ export interface Finding {
   knownKey?: { id: string; source: string };
   inner?: string;
   note?: string;
+  /** Identity for baselines and allowlists, not part of the reports: the fingerprint, else the content digest. */
+  identity?: string;
 }
 
 export interface ScanError {
@@ -113,4 +120,8 @@ export interface Summary {
   perFile: FileSummary[];
   peakRssBytes: number;
   interrupted: boolean;
+  /** Findings the gate suppressed: already in the baseline, or allowlisted in the config (with its reason). */
+  suppressed?: { baseline: number; allowlist: number };
+  /** Baseline entries that matched nothing in this scan: stale, worth removing. */
+  staleBaselineEntries?: string[];
 }

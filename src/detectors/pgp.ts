@@ -1,9 +1,10 @@
 // OpenPGP secret-key and secret-subkey packets (tags 5 and 7) in binary, as GnuPG, OpenPGP.js,
 // Sequoia and others hold and export them (RFC 4880, RFC 6637, RFC 9580). Header octets are far
-// too common to search for, so each pass looks for a multi-octet pattern every packet of its
-// kind contains, backs off to where the packet must start, and hands the candidate to the strict
-// parser of src/keys/pgp.ts: the header length must cover the fields exactly, and unprotected
-// secrets are checked against the checksum and the public key.
+// too common to search for, so the scan looks for multi-octet patterns every packet of a kind
+// contains, backs off to where the packet must start (v4: version octet 5 before the algorithm
+// octet; v6: 9 before, past the public-material count; then each header form), and hands the
+// candidate to the strict parser of src/keys/pgp.ts: the header length must cover the fields
+// exactly, and unprotected secrets are checked against their checksum and their public key.
 //
 // Anchors (each shorter than 7 octets, so Buffer.indexOf stays on its fast memchr path; all of
 // them are searched one cache-sized block at a time, which reads memory once instead of five times):
@@ -28,6 +29,8 @@ const maximumModulusLength = 16384 / 8;
 
 /** `00 11 01 00 01`, an MPI of 17 bits holding 65537; searched for without its leading zero. */
 const rsaExponentAnchor = Buffer.from('11010001', 'hex');
+/** The exponents of two packets are at least a 512-bit modulus MPI apart. */
+const minimumExponentSpacing = minimumModulusLength + 2;
 const curveAnchors = [
   Buffer.from('2a8648ce3d03', 'hex'), // 1.2.840.10045.3.x: P-256 (…01 07)
   Buffer.from('2b810400', 'hex'), // 1.3.132.0.x: P-384 (22), P-521 (23), secp256k1 (0a)
@@ -62,6 +65,11 @@ const headerSizes = [2, 3, 5, 6];
 function rsaVersionPositions(bytes: Buffer, p: number, out: number[]): void {
   const exponentAt = p - 1;
   if (exponentAt < 0 || bytes[exponentAt] !== 0) return;
+  // Two real exponents are a modulus MPI or more apart: a run of them closer than that (a table
+  // of MPIs, crafted input) would cost a 2,000-step walk per anchor, so only the first is walked.
+  // The window lies inside any packet that could start in this chunk, so chunking cannot change it.
+  const window = bytes.subarray(Math.max(0, p - minimumExponentSpacing), p + rsaExponentAnchor.length - 1);
+  if (window.lastIndexOf(rsaExponentAnchor) !== -1) return;
   for (let length = minimumModulusLength; length <= maximumModulusLength; length++) {
     const mpiAt = exponentAt - length - 2;
     if (mpiAt - 1 - versionToAlgorithm < 0) break;
@@ -69,11 +77,11 @@ function rsaVersionPositions(bytes: Buffer, p: number, out: number[]): void {
     if ((bits + 7) >> 3 !== length) continue;
     const top = bytes[mpiAt + 2];
     if (32 - Math.clz32(top) !== ((bits - 1) & 7) + 1) continue;
-    const algorithm = bytes[mpiAt - 1];
-    if (algorithm < 1 || algorithm > 3) continue;
-    if (bytes[mpiAt - 1 - versionToAlgorithm] === 4) out.push(mpiAt - 1 - versionToAlgorithm);
-    const v6 = mpiAt - 1 - v6CountLength - versionToAlgorithm;
-    if (v6 >= 0 && bytes[v6] === 6) out.push(v6);
+    const v4Algorithm = bytes[mpiAt - 1];
+    if (v4Algorithm >= 1 && v4Algorithm <= 3 && bytes[mpiAt - 1 - versionToAlgorithm] === 4) out.push(mpiAt - 1 - versionToAlgorithm);
+    const v6Algorithm = mpiAt - 1 - v6CountLength;
+    if (v6Algorithm - versionToAlgorithm < 0) continue;
+    if (bytes[v6Algorithm] >= 1 && bytes[v6Algorithm] <= 3 && bytes[v6Algorithm - versionToAlgorithm] === 6) out.push(v6Algorithm - versionToAlgorithm);
   }
 }
 

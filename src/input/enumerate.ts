@@ -1,7 +1,7 @@
 // Turns the paths a user named into the inputs to scan, in a deterministic order: files under
 // folders recursively (sorted by name, byte order), include/exclude globs on the path relative
 // to the named folder, special files skipped and counted, symlink loops detected.
-import { lstat, opendir, realpath, stat } from 'node:fs/promises';
+import { lstat, opendir, readFile, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { Minimatch } from 'minimatch';
@@ -69,7 +69,37 @@ interface WalkContext extends EnumerateOptions {
   seen: Set<string>;
 }
 
-async function* walk(folder: string, relative: string, context: WalkContext, events: EnumerateEvents): AsyncGenerator<InputSource> {
+export const IGNORE_FILE_NAME = '.dumpguardignore';
+
+/** A folder's .dumpguardignore: minimatch patterns of paths below it to skip (# comments). */
+interface IgnoreRules {
+  base: string;
+  file: string;
+  matchers: Minimatch[];
+}
+
+async function readIgnoreFile(folder: string, relative: string): Promise<IgnoreRules | undefined> {
+  const file = path.join(folder, IGNORE_FILE_NAME);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined; // none here
+  }
+  const patterns = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  return { base: relative, file, matchers: patterns.map((p) => new Minimatch(p.replace(/\/$/, '/**'), { dot: true, matchBase: true })) };
+}
+
+function ignoredBy(rules: readonly IgnoreRules[], relative: string): IgnoreRules | undefined {
+  return rules.find((r) => {
+    const below = r.base ? (relative.startsWith(r.base + '/') ? relative.slice(r.base.length + 1) : undefined) : relative;
+    return below !== undefined && r.matchers.some((m) => m.match(below));
+  });
+}
+
+async function* walk(folder: string, relative: string, context: WalkContext, events: EnumerateEvents, inherited: readonly IgnoreRules[] = []): AsyncGenerator<InputSource> {
+  const own = await readIgnoreFile(folder, relative);
+  const ignores = own ? [...inherited, own] : inherited;
   let names: string[];
   try {
     const entries: string[] = [];
@@ -82,6 +112,11 @@ async function* walk(folder: string, relative: string, context: WalkContext, eve
   for (const name of names) {
     const full = path.join(folder, name);
     const rel = relative ? `${relative}/${name}` : name;
+    const ignoredHere = ignoredBy(ignores, rel);
+    if (ignoredHere) {
+      events.skipped({ path: full, reason: `ignored by ${ignoredHere.file}` });
+      continue;
+    }
     let info: Stats;
     try {
       info = await lstat(full);
@@ -103,7 +138,7 @@ async function* walk(folder: string, relative: string, context: WalkContext, eve
         continue;
       }
       context.seen.add(identity(info));
-      yield* walk(full, rel, context, events);
+      yield* walk(full, rel, context, events, ignores);
     } else if (info.isFile()) {
       if (!context.wanted(rel)) continue;
       if (context.seen.has(identity(info))) {

@@ -1,5 +1,6 @@
 // Runs the enabled detectors over one chunk. Receives the chunk's buffer by transfer and
 // gives it back by transfer, with only small, already redacted matches beside it.
+import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { detectorsById } from '../detectors/index.js';
 import { describeError } from '../errors.js';
@@ -19,6 +20,11 @@ export interface ChunkResult {
   failures: Array<{ detector: DetectorId; message: string }>;
 }
 
+/** 128 bits of SHA-256: an identity for the matched bytes that cannot be turned back into them. */
+function contentDigest(bytes: Uint8Array): string {
+  return 'content:' + createHash('sha256').update(bytes).digest('base64url').slice(0, 22);
+}
+
 // Failpoints for the test suite, so the fail-closed paths are exercised for real.
 const fault = process.env.DUMPGUARD_TEST_FAULT;
 
@@ -31,7 +37,8 @@ export default function scanChunk(task: ChunkTask): unknown {
     try {
       if (fault === 'detector-throw') throw new Error('injected detector fault');
       for (const match of detector.scan(bytes, task.bodyLength)) {
-        if (match.start < task.bodyLength) matches.push(match);
+        if (match.start >= task.bodyLength) continue;
+        matches.push(match.fingerprint ? match : { ...match, contentId: contentDigest(bytes.subarray(match.start, match.start + match.length)) });
       }
     } catch (error) {
       failures.push({ detector: detector.id, message: describeError(error) });

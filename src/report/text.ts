@@ -31,6 +31,10 @@ export function textSummary(summary: Summary): string {
   );
   for (const s of summary.skipped) lines.push(`  skipped ${s.path}: ${s.reason}`);
   for (const w of summary.warnings) lines.push(`  warning ${w.path}: ${w.reason}`);
+  if (summary.suppressed && summary.suppressed.baseline + summary.suppressed.allowlist > 0) {
+    lines.push(`suppressed: ${summary.suppressed.baseline} by the baseline, ${summary.suppressed.allowlist} allowlisted`);
+  }
+  for (const stale of summary.staleBaselineEntries ?? []) lines.push(`  stale baseline entry (matched nothing): ${stale}`);
   lines.push(`errors: ${summary.errors.length}`);
   for (const e of summary.errors) lines.push(`  error ${e.path}${e.offset !== undefined ? ` @${e.offset}` : ''}: ${e.message}`);
   if (summary.interrupted) lines.push('interrupted: the scan did not finish');
