@@ -50,7 +50,56 @@ export interface ScanResult {
   summary: Summary;
 }
 
-export async function scan(paths: readonly string[], options: ScanOptions = {}): Promise<ScanResult> {
+/**
+ * A running scan: iterate it for findings as each input completes (in input order), await
+ * `summary` for the totals, or await the run itself for `{ findings, summary }`.
+ */
+export interface ScanRun extends AsyncIterable<Finding>, PromiseLike<ScanResult> {
+  readonly summary: Promise<Summary>;
+}
+
+export function scan(paths: readonly string[], options: ScanOptions = {}): ScanRun {
+  const queue: Finding[] = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  const result = runPipeline(paths, {
+    ...options,
+    onFileDone(path, findings) {
+      options.onFileDone?.(path, findings);
+      queue.push(...findings);
+      wake?.();
+    },
+  });
+  // Observed here so a caller who only iterates gets the error from the iterator, not as an unhandled rejection.
+  result.then(
+    () => ((finished = true), wake?.()),
+    () => ((finished = true), wake?.()),
+  );
+  return {
+    get summary() {
+      return result.then((r) => r.summary);
+    },
+    then(onFulfilled, onRejected) {
+      return result.then(onFulfilled, onRejected);
+    },
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        if (queue.length > 0) {
+          yield queue.shift()!;
+          continue;
+        }
+        if (finished) {
+          await result; // rethrows a failed scan's error
+          return;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    },
+  };
+}
+
+async function runPipeline(paths: readonly string[], options: ScanOptions): Promise<ScanResult> {
   const started = process.hrtime.bigint();
   const jobs = options.jobs ?? os.availableParallelism();
   const chunkSizeInBytes = options.chunkSizeInBytes ?? defaultChunkSizeInBytes;
