@@ -4,10 +4,11 @@ import { base64DerDetector } from './base64-der.js';
 import { derDetector } from './der.js';
 import { jwkDetector } from './jwk.js';
 import { opensshDetector } from './openssh.js';
+import { pgpDetector } from './pgp.js';
 import { pemDetector } from './pem.js';
 import { windowsBlobDetector } from './windows-blob.js';
 
-export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector, jwkDetector, opensshDetector, base64DerDetector];
+export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector, jwkDetector, opensshDetector, base64DerDetector, pgpDetector];
 
 export function detectorsById(ids: readonly DetectorId[] | undefined): Detector[] {
   if (!ids) return [...detectors];

@@ -4,7 +4,7 @@
 // `medium`; certificates, public keys and bare labels without a body are never findings.
 import { createPrivateKey } from 'node:crypto';
 import type { Detector, Encoding, KeyKind, Match } from '../types.js';
-import { inspectPgpSecretKey } from '../keys/pgp.js';
+import { readPgpSecretKeyPacket } from '../keys/pgp.js';
 import { parsePuttyLines } from '../keys/putty.js';
 import { judgeKey, judgeOpenssh, type Verdict } from '../keys/verdict.js';
 import { redactedEvidence } from '../report/redact.js';
@@ -100,10 +100,17 @@ function judgeArmor(armor: Armor): Verdict {
         return verdict;
       }
       case 'PGP PRIVATE KEY BLOCK': {
-        const info = inspectPgpSecretKey(der);
-        return info.protected
-          ? { kind: 'pgp-private-key', severity: 'medium', confidence: 0.85, note: 'passphrase-protected OpenPGP secret key' }
-          : { kind: 'pgp-private-key', severity: 'high', confidence: 0.95, note: 'unprotected OpenPGP secret key' };
+        // The armor holds binary packets: the first is the secret key, validated as the binary detector does.
+        const packet = readPgpSecretKeyPacket(der, 0, der.length);
+        if (!packet) throw new Error('not a secret-key packet');
+        const validated = packet.severity === 'high';
+        return {
+          kind: validated ? packet.kind : 'pgp-private-key',
+          severity: packet.severity,
+          confidence: packet.confidence,
+          ...(packet.fingerprint ? { fingerprint: packet.fingerprint } : {}),
+          note: packet.note ?? (packet.protected ? 'passphrase-protected OpenPGP secret key' : 'unprotected OpenPGP secret key'),
+        };
       }
       default: {
         const key = createPrivateKey({ key: canonicalPem(armor.label, armor.base64), format: 'pem' });

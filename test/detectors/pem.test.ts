@@ -90,9 +90,14 @@ beforeAll(() => {
   const env = { ...process.env, GNUPGHOME: gnupghome };
   sh('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Open <open@example.com>', 'ed25519', 'sign', 'never'], env);
   sh('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', 'secret', '--quick-gen-key', 'Locked <locked@example.com>', 'ed25519', 'sign', 'never'], env);
+  // The public half, independently of src/: gpg's OpenSSH export of the Ed25519 key.
+  const gpgFingerprint = (uid: string) => {
+    const primary = sh('gpg', ['--batch', '--with-colons', '--list-keys', uid], env).split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9];
+    return sshPublicFingerprint(Buffer.from(sh('gpg', ['--batch', '--export-ssh-key', `${primary}!`], env).split(' ')[1], 'base64'), '');
+  };
   cases.push(
-    { name: 'PGP PRIVATE KEY BLOCK (unprotected)', text: sh('gpg', ['--batch', '--armor', '--export-secret-keys', 'open@example.com'], env), kind: 'pgp-private-key', severity: 'high' },
-    { name: 'PGP PRIVATE KEY BLOCK (protected)', text: sh('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', 'secret', '--armor', '--export-secret-keys', 'locked@example.com'], env), kind: 'pgp-private-key', severity: 'medium' },
+    { name: 'PGP PRIVATE KEY BLOCK (unprotected)', text: sh('gpg', ['--batch', '--armor', '--export-secret-keys', 'open@example.com'], env), kind: 'ed25519-private-key', severity: 'high', fingerprint: gpgFingerprint('open@example.com') },
+    { name: 'PGP PRIVATE KEY BLOCK (protected)', text: sh('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', 'secret', '--armor', '--export-secret-keys', 'locked@example.com'], env), kind: 'pgp-private-key', severity: 'medium', fingerprint: gpgFingerprint('locked@example.com') },
   );
   cases.push(puttyCase('3', keys.ed25519.privateKey), puttyCase('2', keys.rsa.privateKey), puttyEncryptedCase());
 });
