@@ -96,6 +96,7 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
     .option('--exclude <glob>', 'skip files matching GLOB under a folder (repeatable)', collect, [])
     .option('--follow-symlinks', 'follow symbolic links while walking folders (loops are detected)', false)
     .option('--known-keys <file>', 'public keys of your own (JWKS, PEM, certificates, OpenSSH .pub, fingerprints): a match is critical (repeatable)', collect, [])
+    .option('--test-keys <file>', 'fingerprints (or public keys) of test keys of your own: lowered to low like the shipped published test keys (repeatable)', collect, [])
     .option('--strict', 'a dump truncated against its own headers is an error (exit 2), not a warning', false)
     .option('--detectors <list>', `comma-separated detectors to run (default: all of ${detectors.map((d) => d.id).join(',')})`, parseDetectors)
     .option('--config <file>', `settings file (default: ./${CONFIG_FILE_NAME} when present); flags win over it`)
@@ -166,6 +167,7 @@ interface ScanCliOptions {
   followSymlinks: boolean;
   detectors?: DetectorId[];
   knownKeys: string[];
+  testKeys: string[];
   strict: boolean;
   baseline?: string;
   writeBaseline?: string;
@@ -207,6 +209,7 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
       followSymlinks: opts.followSymlinks,
       detectors: opts.detectors,
       knownKeys: opts.knownKeys,
+      testKeys: opts.testKeys,
       strict: opts.strict,
       signal: abort.signal,
       onError: (error) => io.stderr.write(errorLine(error)),

@@ -11,6 +11,7 @@ import { describeError, UsageError } from './errors.js';
 import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/chunker.js';
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
 import { applyInventory, loadInventory } from './keys/inventory.js';
+import { lowerPublishedTestKeys, publishedTestKeys } from './keys/published-test-keys.js';
 import { Gate, type GateRules } from './gate.js';
 import { mergeFileFindings } from './merge.js';
 import { fileReader, locate, readLayout, type DumpLayout } from './formats/index.js';
@@ -30,6 +31,8 @@ export interface ScanOptions {
   detectors?: readonly DetectorId[];
   /** Files of the organisation's public keys: a private key matching one is `critical`. */
   knownKeys?: readonly string[];
+  /** More published or internal test keys (fingerprint lists etc.) to lower to `low`, beside the shipped list. */
+  testKeys?: readonly string[];
   /** A dump truncated against its own headers is an error (exit 2), not a warning. */
   strict?: boolean;
   /** Accepted findings by identity (--baseline) and allowlisted fingerprints (config): suppressed, counted. */
@@ -109,6 +112,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   if (!Number.isInteger(chunkSizeInBytes) || chunkSizeInBytes < 4096) throw new UsageError('--chunk-size must be at least 4k');
   const sizes = { chunkSizeInBytes, marginInBytes };
   const inventory = await loadInventory(options.knownKeys ?? []);
+  const testKeys = new Map([...publishedTestKeys(), ...(await loadInventory(options.testKeys ?? []))]);
   const gate = new Gate(options.gate ?? {});
   const detectorIds = enabled.map((d) => d.id);
 
@@ -216,7 +220,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       fileErrors.push({ path: source.path, ...(offset !== undefined ? { offset } : {}), message: offset !== undefined ? `read failed at offset ${offset}: ${reason}` : `cannot read: ${reason}` });
     }
     fileErrors.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
-    const merged = applyInventory(mergeFileFindings(fileFindings), inventory);
+    const merged = lowerPublishedTestKeys(applyInventory(mergeFileFindings(fileFindings), inventory), testKeys);
     return { findings: layout ? merged.map((f) => placeInMemory(f, layout!)) : merged, bytes, errors: fileErrors, layout };
   };
 
