@@ -6,7 +6,7 @@ import type { Detector, Encoding, Match } from '../types.js';
 import { identifyDerKey } from '../keys/der-keys.js';
 import { redactedEvidence } from '../report/redact.js';
 import { decodeBase64Run, endOfEncodedBytes, startsBase64Run } from './base64-run.js';
-import { asBuffer, narrowUtf16Window } from './text-views.js';
+import { asBuffer, ChunkText, indexesOfInText, narrowUtf16Window } from './text-views.js';
 
 /** Keys are under 16 KiB; their base64 with line breaks stays under this many characters. */
 const maximumDerBytes = 16 * 1024;
@@ -54,12 +54,13 @@ function keyAt(text: Uint8Array, start: number): { length: number; match: Omit<M
 export const base64DerDetector: Detector = {
   id: 'base64',
   maxMatchLengthInBytes: 2 * maximumBase64Chars,
-  *scan(bytes, bodyLength) {
+  *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
+    const text = shared ?? new ChunkText(bytes);
     const seen = new Set<number>();
     for (const { needle, back, encoding } of needles) {
       const unit = encoding === 'utf16le' ? 2 : 1;
-      for (let at = buffer.indexOf(needle); at !== -1 && at - back * unit < bodyLength; at = buffer.indexOf(needle, at + 1)) {
+      for (const at of indexesOfInText(buffer, needle, bodyLength + back * unit, text, encoding === 'utf16le' ? 'utf16le' : 'ascii')) {
         const start = at - back * unit;
         if (start < 0 || seen.has(start)) continue;
         let found;

@@ -12,7 +12,7 @@ import { base64UrlToBigInt, modPow } from '../keys/integers.js';
 import { okpPublicKey, type OkpCurve } from '../keys/okp.js';
 import { rsaIsConsistent, rsaSpkiFingerprint } from '../keys/rsa.js';
 import { objectStartCandidates, readJsonObject, type JsonValue, type QuoteStyle } from './json-object.js';
-import { asBuffer, indexesOf, narrowUtf16Window } from './text-views.js';
+import { asBuffer, ChunkText, indexesOfInText, narrowUtf16Window } from './text-views.js';
 
 /** The longest JWK read, in characters: a 16384-bit RSA JWK with all CRT members is about 12.5 K. */
 const maximumJwkChars = 16 * 1024;
@@ -43,13 +43,14 @@ interface Verdict {
 export const jwkDetector: Detector = {
   id: 'jwk',
   maxMatchLengthInBytes: 2 * maximumJwkChars,
-  *scan(bytes, bodyLength) {
+  *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
+    const text = shared ?? new ChunkText(bytes);
     const reported = new Set<number>();
     for (const anchor of anchors) {
       // Anchors are searched in the margin too: an object starting in the body may name its
       // `kty` after the body ends. Only objects that START in the body are reported.
-      for (const at of indexesOf(buffer, anchor.needle, buffer.length)) {
+      for (const at of indexesOfInText(buffer, anchor.needle, buffer.length, text, anchor.encoding)) {
         const match = anchor.encoding === 'ascii' ? objectAt(buffer, 0, at, anchor.style, 1) : utf16ObjectAt(buffer, at, anchor.style);
         if (!match || match.start >= bodyLength || reported.has(match.start)) continue;
         reported.add(match.start);

@@ -9,7 +9,7 @@ import { parsePuttyLines } from '../keys/putty.js';
 import { judgeKey, judgeOpenssh, type Verdict } from '../keys/verdict.js';
 import { redactedEvidence } from '../report/redact.js';
 import { BEGIN_MARKER, readArmor, readTextLines, type Armor } from './pem-armor.js';
-import { asBuffer, indexesOf, narrowUtf16le } from './text-views.js';
+import { asBuffer, ChunkText, indexesOfInText, narrowUtf16le } from './text-views.js';
 
 /** The longest armor read, in characters: a 16384-bit RSA key is about 12.6 K base64 characters. */
 export const maximumArmorLengthInChars = 32 * 1024;
@@ -29,23 +29,24 @@ const needles = {
 export const pemDetector: Detector = {
   id: 'pem',
   maxMatchLengthInBytes: 2 * maximumArmorLengthInChars,
-  *scan(bytes, bodyLength) {
+  *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
-    for (const start of indexesOf(buffer, needles.ascii, bodyLength)) {
+    const text = shared ?? new ChunkText(bytes);
+    for (const start of indexesOfInText(buffer, needles.ascii, bodyLength, text, 'ascii')) {
       const limit = Math.min(buffer.length, start + maximumArmorLengthInChars);
       const match = armorMatch(buffer.subarray(start, limit), 'ascii');
       if (match) yield { ...match, start };
     }
-    for (const start of indexesOf(buffer, needles.utf16, bodyLength)) {
+    for (const start of indexesOfInText(buffer, needles.utf16, bodyLength, text, 'utf16le')) {
       const match = armorMatch(narrowUtf16le(buffer, start, 2 * maximumArmorLengthInChars), 'utf16le');
       if (match) yield { ...match, start, length: match.length * 2 };
     }
-    for (const start of indexesOf(buffer, needles.puttyAscii, bodyLength)) {
+    for (const start of indexesOfInText(buffer, needles.puttyAscii, bodyLength, text, 'ascii')) {
       const limit = Math.min(buffer.length, start + maximumArmorLengthInChars);
       const match = puttyMatch(buffer.subarray(start, limit), 'ascii');
       if (match) yield { ...match, start };
     }
-    for (const start of indexesOf(buffer, needles.puttyUtf16, bodyLength)) {
+    for (const start of indexesOfInText(buffer, needles.puttyUtf16, bodyLength, text, 'utf16le')) {
       const match = puttyMatch(narrowUtf16le(buffer, start, 2 * maximumArmorLengthInChars), 'utf16le');
       if (match) yield { ...match, start, length: match.length * 2 };
     }
