@@ -28,6 +28,8 @@ export interface GateRules {
 /** Tracks what the rules suppressed over a whole scan, for the summary. */
 export class Gate {
   readonly suppressed = { baseline: 0, allowlist: 0 };
+  /** The findings suppressed, kept so a refreshed baseline still holds what it accepted. */
+  readonly suppressedFindings: Finding[] = [];
   private readonly matchedBaseline = new Set<string>();
 
   constructor(private readonly rules: GateRules) {}
@@ -38,11 +40,13 @@ export class Gate {
       const identity = finding.identity;
       if (identity && this.rules.allowlist?.has(identity)) {
         this.suppressed.allowlist++;
+        this.suppressedFindings.push(finding);
         return false;
       }
       if (identity && this.rules.baseline?.has(identity)) {
         this.suppressed.baseline++;
         this.matchedBaseline.add(identity);
+        this.suppressedFindings.push(finding);
         return false;
       }
       return true;

@@ -46,6 +46,12 @@ export function parseSize(value: string): number {
   return Number(m[1]) * unit;
 }
 
+function parseRatio(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1) throw new UsageError(`--max-expansion-ratio must be a number of at least 1, got '${value}'`);
+  return n;
+}
+
 function parseJobs(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--jobs must be an integer from 1 to 256, got '${value}'`);
@@ -98,6 +104,9 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
     .option('--known-keys <file>', 'public keys of your own (JWKS, PEM, certificates, OpenSSH .pub, fingerprints): a match is critical (repeatable)', collect, [])
     .option('--test-keys <file>', 'fingerprints (or public keys) of test keys of your own: lowered to low like the shipped published test keys (repeatable)', collect, [])
     .option('--strict', 'a dump truncated against its own headers is an error (exit 2), not a warning', false)
+    .option('--max-decompressed-size <size>', 'compressed files and archives: stop a stream past SIZE decompressed bytes (default 64g)', parseSize)
+    .option('--max-expansion-ratio <n>', 'compressed files and archives: stop a stream that expands more than N:1 (default 1000)', parseRatio)
+    .option('--allow-partial', 'a stream stopped by a limit, or corrupt, truncated or unsupported compressed content, is a warning, not an error (exit 2)', false)
     .option('--detectors <list>', `comma-separated detectors to run (default: all of ${detectors.map((d) => d.id).join(',')})`, parseDetectors)
     .option('--config <file>', `settings file (default: ./${CONFIG_FILE_NAME} when present); flags win over it`)
     .option('--baseline <file>', 'suppress findings already accepted in this baseline (by key identity)')
@@ -169,6 +178,9 @@ interface ScanCliOptions {
   knownKeys: string[];
   testKeys: string[];
   strict: boolean;
+  maxDecompressedSize?: number;
+  maxExpansionRatio?: number;
+  allowPartial: boolean;
   baseline?: string;
   writeBaseline?: string;
   progress?: boolean;
@@ -198,7 +210,7 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
   const progress = showProgress ? new Progress(io.stderr) : undefined;
   const baseline = opts.baseline ? await readBaseline(opts.baseline) : undefined;
   try {
-    const { findings, summary } = await scan(paths, {
+    const { findings, summary, suppressed } = await scan(paths, {
       gate: { baseline, allowlist: opts.allowlist },
       onFileStart: (path, size) => progress?.fileStarted(path, size),
       onBytesScanned: (bytes) => progress?.bytesScanned(bytes),
@@ -211,6 +223,9 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
       knownKeys: opts.knownKeys,
       testKeys: opts.testKeys,
       strict: opts.strict,
+      maxDecompressedSizeInBytes: opts.maxDecompressedSize,
+      maxExpansionRatio: opts.maxExpansionRatio,
+      allowPartial: opts.allowPartial,
       signal: abort.signal,
       onError: (error) => io.stderr.write(errorLine(error)),
       onFileDone: (_path, fileFindings) => {
@@ -221,7 +236,8 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
     });
     progress?.stop();
     if (opts.writeBaseline) {
-      const entries = await writeBaseline(opts.writeBaseline, findings);
+      // Accepted findings stay accepted: a baseline refreshed under itself keeps what it suppressed.
+      const entries = await writeBaseline(opts.writeBaseline, [...findings, ...suppressed]);
       io.stderr.write(`dumpguard: wrote ${entries} baseline entr${entries === 1 ? 'y' : 'ies'} to ${opts.writeBaseline}\n`);
     }
     if (opts.format === 'json') out.write(jsonReport(findings, summary, version));

@@ -5,11 +5,20 @@ import { constants as fsConstants, createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import os from 'node:os';
-import { addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import { detectorsById, requiredMarginInBytes } from './detectors/index.js';
 import { describeError, UsageError } from './errors.js';
 import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/chunker.js';
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
+import {
+  CONTAINER_SNIFF_BYTES,
+  DEFAULT_CONTAINER_LIMITS,
+  locatePosition,
+  scanContainerFile,
+  sniffContainer,
+  type ContainerHost,
+  type Place,
+} from './input/containers/index.js';
 import { applyInventory, loadInventory } from './keys/inventory.js';
 import { lowerPublishedTestKeys, publishedTestKeys } from './keys/published-test-keys.js';
 import { Gate, type GateRules } from './gate.js';
@@ -46,11 +55,22 @@ export interface ScanOptions {
   /** Called once per input, in enumeration order, with its findings sorted by offset. */
   onFileDone?(path: string, findings: Finding[]): void;
   onError?(error: ScanError): void;
+  /**
+   * Compressed files and archives (gzip, zstd, xz, lz4, zip, tar; by content) are decompressed
+   * as streams and scanned. Per stream: stop after this many decompressed bytes (default 64 GiB)...
+   */
+  maxDecompressedSizeInBytes?: number;
+  /** ...or when it expands more than this many times its compressed bytes (default 1000). */
+  maxExpansionRatio?: number;
+  /** A stream cut short by a limit, or corrupt, truncated or unsupported content, is a warning instead of an error (exit 2). */
+  allowPartial?: boolean;
 }
 
 export interface ScanResult {
   findings: Finding[];
   summary: Summary;
+  /** Findings the baseline or allowlist suppressed (not in `findings`). */
+  suppressed: Finding[];
 }
 
 /**
@@ -111,6 +131,13 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   const marginInBytes = requiredMarginInBytes(enabled);
   if (!Number.isInteger(chunkSizeInBytes) || chunkSizeInBytes < 4096) throw new UsageError('--chunk-size must be at least 4k');
   const sizes = { chunkSizeInBytes, marginInBytes };
+  const containerLimits = {
+    ...DEFAULT_CONTAINER_LIMITS,
+    ...(options.maxDecompressedSizeInBytes !== undefined ? { maxDecompressedSizeInBytes: options.maxDecompressedSizeInBytes } : {}),
+    ...(options.maxExpansionRatio !== undefined ? { maxExpansionRatio: options.maxExpansionRatio } : {}),
+  };
+  if (!Number.isSafeInteger(containerLimits.maxDecompressedSizeInBytes) || containerLimits.maxDecompressedSizeInBytes < 1) throw new UsageError('--max-decompressed-size must be at least 1 byte');
+  if (!(containerLimits.maxExpansionRatio >= 1) || !Number.isFinite(containerLimits.maxExpansionRatio)) throw new UsageError('--max-expansion-ratio must be a number of at least 1');
   const inventory = await loadInventory(options.knownKeys ?? []);
   const testKeys = new Map([...publishedTestKeys(), ...(await loadInventory(options.testKeys ?? []))]);
   const gate = new Gate(options.gate ?? {});
@@ -131,14 +158,19 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   const buffers = new BufferPool(chunkSizeInBytes + marginInBytes, 2 * jobs + 1);
   const fileConcurrency = 2 * jobs;
 
-  const scanOne = async (source: InputSource): Promise<{ findings: Finding[]; bytes: number; errors: ScanError[]; layout?: DumpLayout }> => {
+  const scanOne = async (source: InputSource): Promise<{ findings: Finding[]; bytes: number; errors: ScanError[]; warnings: Skipped[]; layout?: DumpLayout }> => {
     const fileErrors: ScanError[] = [];
+    const fileWarnings: Skipped[] = [];
     let layout: DumpLayout | undefined;
     const fileFindings: Finding[] = [];
+    // Content decompressed from a container in the file: findings at positions in each stream, placed at the end.
+    const streams: Array<{ place: Place; findings: Finding[] }> = [];
     let bytes = 0;
     const inFlight: Promise<void>[] = [];
-    const dispatch = (chunk: FilledChunk) => {
-      bytes = Math.max(bytes, chunk.offset + chunk.length);
+    /** `into` is where the chunk's findings go (offsets in that byte stream); progress counts the file's own bytes only. */
+    const dispatch = (chunk: FilledChunk, into: Finding[] = fileFindings) => {
+      const ownBytes = into === fileFindings;
+      if (ownBytes) bytes = Math.max(bytes, chunk.offset + chunk.length);
       if (chunk.bodyLength === 0) {
         buffers.release(chunk.buffer);
         return;
@@ -148,12 +180,12 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         pool.run(task, options.signal).then(
           (result) => {
             buffers.release(result.buffer);
-            options.onBytesScanned?.(chunk.bodyLength);
+            if (ownBytes) options.onBytesScanned?.(chunk.bodyLength);
             for (const failure of result.failures) {
               fileErrors.push({ path: source.path, offset: chunk.offset, message: `detector ${failure.detector} failed on the chunk at offset ${chunk.offset}: ${failure.message}` });
             }
             for (const m of result.matches) {
-              fileFindings.push({
+              into.push({
                 path: source.path,
                 offset: chunk.offset + m.start,
                 length: m.length,
@@ -184,13 +216,49 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           // and regions to findings, it never changes what is scanned.
           const size = (await handle.stat()).size;
           options.onFileStart?.(source.path, size);
-          layout = await readLayout(fileReader(handle), size);
-          for await (const chunk of fileChunks(handle, sizes, buffers)) {
-            if (options.signal?.aborted) {
-              buffers.release(chunk.buffer);
-              break;
+          // A compressed file or an archive (by its first bytes): its content is what is scanned.
+          const head = await fileReader(handle)(0, Math.min(CONTAINER_SNIFF_BYTES, size));
+          if (sniffContainer(head) !== undefined) {
+            const host: ContainerHost = {
+              limits: containerLimits,
+              signal: options.signal,
+              progress: (n) => options.onBytesScanned?.(n),
+              problem: ({ offset, message }) => {
+                if (options.allowPartial) fileWarnings.push({ path: source.path, reason: `@${offset}: ${message} (--allow-partial)` });
+                else fileErrors.push({ path: source.path, offset, message });
+              },
+              scanBytes: async (pieces, place) => {
+                const stream = { place, findings: [] as Finding[] };
+                streams.push(stream);
+                // A failing stream is scanned up to the failure (the chunker's last chunk included), then the failure goes on.
+                let failure: { error: unknown } | undefined;
+                const guarded = async function* () {
+                  try {
+                    yield* pieces;
+                  } catch (error) {
+                    failure = { error };
+                  }
+                };
+                for await (const chunk of streamChunks(Readable.from(guarded(), { objectMode: true, highWaterMark: 1 }), sizes, buffers)) {
+                  if (options.signal?.aborted) {
+                    buffers.release(chunk.buffer);
+                    break;
+                  }
+                  dispatch(chunk, stream.findings);
+                }
+                if (failure) throw failure.error;
+              },
+            };
+            bytes = await scanContainerFile(handle, size, host);
+          } else {
+            layout = await readLayout(fileReader(handle), size);
+            for await (const chunk of fileChunks(handle, sizes, buffers)) {
+              if (options.signal?.aborted) {
+                buffers.release(chunk.buffer);
+                break;
+              }
+              dispatch(chunk);
             }
-            dispatch(chunk);
           }
           await Promise.all(inFlight);
         } finally {
@@ -220,8 +288,11 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       fileErrors.push({ path: source.path, ...(offset !== undefined ? { offset } : {}), message: offset !== undefined ? `read failed at offset ${offset}: ${reason}` : `cannot read: ${reason}` });
     }
     fileErrors.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
-    const merged = lowerPublishedTestKeys(applyInventory(mergeFileFindings(fileFindings), inventory), testKeys);
-    return { findings: layout ? merged.map((f) => placeInMemory(f, layout!)) : merged, bytes, errors: fileErrors, layout };
+    // Each decompressed stream is merged on its own positions, then placed: offset = the container's, inner = the path inside.
+    const inner = streams.flatMap((s) => mergeFileFindings(s.findings).map((f) => ({ ...f, ...locatePosition(s.place, f.offset) })));
+    const all = inner.length > 0 ? [...mergeFileFindings(fileFindings), ...inner].sort((a, b) => a.offset - b.offset) : mergeFileFindings(fileFindings);
+    const merged = lowerPublishedTestKeys(applyInventory(all, inventory), testKeys);
+    return { findings: layout ? merged.map((f) => placeInMemory(f, layout!)) : merged, bytes, errors: fileErrors, warnings: fileWarnings, layout };
   };
 
   try {
@@ -233,6 +304,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       done.errors.forEach(reportError);
       done.findings = gate.filter(done.findings);
       if (done.bytes === 0 && done.errors.length === 0) warnings.push({ path: source.path, reason: 'empty input: nothing to scan' });
+      warnings.push(...done.warnings);
       for (const warning of done.layout?.warnings ?? []) {
         if (options.strict && warning.startsWith('truncated')) reportError({ path: source.path, message: `${warning} (--strict)` });
         else warnings.push({ path: source.path, reason: warning });
@@ -264,6 +336,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   for (const f of findings) findingsBySeverity[f.severity]++;
   return {
     findings,
+    suppressed: gate.suppressedFindings,
     summary: {
       files: perFile.length,
       bytes,

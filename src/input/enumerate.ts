@@ -75,7 +75,8 @@ export const IGNORE_FILE_NAME = '.dumpguardignore';
 interface IgnoreRules {
   base: string;
   file: string;
-  matchers: Minimatch[];
+  /** In file order; `!pattern` re-includes what an earlier line excluded (gitignore style). */
+  patterns: Array<{ matcher: Minimatch; negated: boolean }>;
 }
 
 async function readIgnoreFile(folder: string, relative: string): Promise<IgnoreRules | undefined> {
@@ -87,14 +88,26 @@ async function readIgnoreFile(folder: string, relative: string): Promise<IgnoreR
     return undefined; // none here
   }
   const patterns = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  return { base: relative, file, matchers: patterns.map((p) => new Minimatch(p.replace(/\/$/, '/**'), { dot: true, matchBase: true })) };
+  return {
+    base: relative,
+    file,
+    patterns: patterns.map((line) => {
+      const negated = line.startsWith('!');
+      const pattern = (negated ? line.slice(1) : line).replace(/\/$/, '/**');
+      return { matcher: new Minimatch(pattern, { dot: true, matchBase: true }), negated };
+    }),
+  };
 }
 
+/** The ignore file whose last matching line excludes `relative`; outer files first, later lines win. */
 function ignoredBy(rules: readonly IgnoreRules[], relative: string): IgnoreRules | undefined {
-  return rules.find((r) => {
+  let decided: IgnoreRules | undefined;
+  for (const r of rules) {
     const below = r.base ? (relative.startsWith(r.base + '/') ? relative.slice(r.base.length + 1) : undefined) : relative;
-    return below !== undefined && r.matchers.some((m) => m.match(below));
-  });
+    if (below === undefined) continue;
+    for (const { matcher, negated } of r.patterns) if (matcher.match(below)) decided = negated ? undefined : r;
+  }
+  return decided;
 }
 
 async function* walk(folder: string, relative: string, context: WalkContext, events: EnumerateEvents, inherited: readonly IgnoreRules[] = []): AsyncGenerator<InputSource> {
