@@ -1,15 +1,41 @@
 // Entry point of the dump-format layer: sniff a file's format, parse its layout, describe it.
 import { open } from 'node:fs/promises';
 import { parseElfCore } from './elf-core.js';
-import { addressRange, hex, type DumpLayout, type ReadAt } from './layout.js';
+import { describeHprofOffsets, type OffsetDescription } from './hprof.js';
+import { addressRange, hex, type DumpFormat, type DumpLayout, type ReadAt } from './layout.js';
 import { parseMinidump } from './minidump.js';
 import { SNIFF_BYTES, sniffFormat } from './sniff.js';
+import { describeV8SnapshotOffsets } from './v8-snapshot.js';
 
 export { locate, type DumpFormat, type DumpLayout, type Location, type MemoryRegion, type ReadAt } from './layout.js';
 export { sniffFormat, SNIFF_BYTES } from './sniff.js';
 export { parseElfCore, ELF_LIMITS } from './elf-core.js';
 export { parseMinidump, MINIDUMP_LIMITS } from './minidump.js';
 export { ReadFailure } from './bytes.js';
+export { describeHprofOffsets, type OffsetDescription } from './hprof.js';
+export { describeV8SnapshotOffsets } from './v8-snapshot.js';
+
+/**
+ * Where each of `offsets` (finding file offsets) lives in a dump whose contents are objects
+ * rather than mapped memory: hprof (`primitive array byte[] 0x<id>`, `instance 0x<id> of class
+ * 0x<id>`, `object array ...`, `class dump ...`, `UTF-8 string 0x<id>`) and V8 heap snapshots
+ * (`strings[<index>]`, else the top-level member: `nodes`, `edges`, ...). `address` stays
+ * undefined for both. Other formats: an empty map (use `locate` with the layout for those).
+ * Offsets the walk cannot place are absent from the map. Reads the file in bounded blocks,
+ * linearly, and reads nothing when `offsets` is empty; call it only for files with findings.
+ * Never throws on malformed input; rethrows I/O failures of `read` (ReadFailure).
+ */
+export async function describeOffsets(format: DumpFormat, read: ReadAt, fileSize: number, offsets: readonly number[]): Promise<Map<number, OffsetDescription>> {
+  if (offsets.length === 0) return new Map();
+  switch (format) {
+    case 'hprof':
+      return describeHprofOffsets(read, fileSize, offsets);
+    case 'v8-heap-snapshot':
+      return describeV8SnapshotOffsets(read, fileSize, offsets);
+    default:
+      return new Map();
+  }
+}
 
 /**
  * Sniffs the format from the first bytes and parses what the format declares.
