@@ -73,7 +73,6 @@ const sampleStride = 16;
 const TEXT = new Uint8Array(256);
 for (let c = 0x20; c < 0x7f; c++) TEXT[c] = 1;
 TEXT[0x09] = TEXT[0x0a] = TEXT[0x0d] = 1;
-const isText = (c: number) => TEXT[c] === 1;
 
 /**
  * What the text detectors share about one chunk: where its ASCII and UTF-16LE text is.

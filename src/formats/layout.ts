@@ -99,7 +99,7 @@ export function nonOverlapping(regions: MemoryRegion[], warnings: string[]): Mem
 }
 
 /** An address interval with a label, searched by start address. */
-interface Span {
+export interface Span {
   start: bigint;
   end: bigint;
   label: string;
@@ -139,7 +139,7 @@ function indexOf(layout: DumpLayout): LayoutIndex {
 }
 
 /** The span containing `address`: the one with the greatest start <= address, if it reaches it. */
-function spanAt(spans: Span[], address: bigint): Span | undefined {
+export function spanAt(spans: readonly Span[], address: bigint): Span | undefined {
   let lo = 0;
   let hi = spans.length - 1;
   let found = -1;

@@ -15,7 +15,7 @@
 //   MINIDUMP_STRING: Length in bytes (u32), UTF-16LE text
 // Some writers put 4 bytes of padding after a list's 32-bit count; the stream size tells.
 import { printable, ReadFailure, Source, toSafeNumber, View } from './bytes.js';
-import { baseName, capWarnings, nonOverlapping, truncationWarning, type DumpLayout, type MemoryRegion, type ReadAt } from './layout.js';
+import { baseName, capWarnings, nonOverlapping, spanAt, truncationWarning, type DumpLayout, type MemoryRegion, type ReadAt, type Span } from './layout.js';
 
 /** Upper bounds on every count or length read from the file. */
 export const MINIDUMP_LIMITS = {
@@ -301,16 +301,6 @@ async function readString(source: Source, rva: number, extend: (offset: number, 
   return printable(new TextDecoder('utf-16le').decode(body.subarray(0, body.length & ~1)));
 }
 
-interface Span {
-  start: bigint;
-  end: bigint;
-  label: string;
-}
-
-function containing(spans: Span[], address: bigint): Span | undefined {
-  return spans.find((s) => s.start <= address && address < s.end);
-}
-
 function memoryRegions(
   ranges: Range[],
   modules: NonNullable<DumpLayout['modules']>,
@@ -320,24 +310,11 @@ function memoryRegions(
 ): MemoryRegion[] {
   const moduleSpans: Span[] = modules.map((m) => ({ start: m.base, end: m.base + m.size, label: `module ${baseName(m.name)}` }));
   const stackSpans: Span[] = threads.map((t) => ({ start: t.stackStart, end: t.stackStart + t.stackSize, label: `thread ${t.id} stack` }));
-  // Few modules and threads in practice; sort once for a binary search when there are many.
+  // Sorted once for the binary search.
   const byStart = (a: Span, b: Span) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0);
   moduleSpans.sort(byStart);
   stackSpans.sort(byStart);
-  const find = (spans: Span[], address: bigint): Span | undefined => {
-    if (spans.length < 64) return containing(spans, address);
-    let lo = 0;
-    let hi = spans.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (spans[mid].start <= address) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found >= 0 && address < spans[found].end ? spans[found] : undefined;
-  };
+  const find = spanAt;
 
   const regions: MemoryRegion[] = [];
   let unsafe = 0;

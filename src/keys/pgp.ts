@@ -1,6 +1,7 @@
 // OpenPGP secret-key packets (RFC 4880 §5.5.3, RFC 9580): parsed strictly, protection read
 // from the S2K usage octet, unprotected secrets checked against the public key.
-import type { KeyKind, Severity } from '../types.js';
+import type { KeyKind } from '../types.js';
+import type { KeyVerdict } from './der-keys.js';
 import { derBitString, derOid, derSequence } from './der-encode.js';
 import { checkEcScalar, CURVES, ecSpkiFingerprint, type Curve } from './ec.js';
 import { fingerprintOfSpki } from './fingerprint.js';
@@ -52,7 +53,7 @@ const KDF_CIPHERS = new Set([7, 8, 9, 10, 11, 12, 13]);
 const SHA1_LENGTH = 20;
 const GNU_S2K = 101;
 
-export interface PgpSecretKeyPacket {
+export interface PgpSecretKeyPacket extends KeyVerdict {
   tag: 5 | 7;
   version: 4 | 6;
   /** Header plus body. */
@@ -61,13 +62,6 @@ export interface PgpSecretKeyPacket {
   /** `RSA 2048-bit`, `EdDSA Ed25519`, `ECDSA P-256`, `ECDH Curve25519`. */
   algorithmName: string;
   protected: boolean;
-  kind: KeyKind;
-  severity: Severity;
-  confidence: number;
-  /** SPKI `SHA256:` fingerprint of the public key the packet holds. */
-  fingerprint?: string;
-  note?: string;
-  description: string;
 }
 
 /** A structural mismatch: the bytes are not a secret-key packet. */

@@ -13,6 +13,7 @@ import { pgpDetector } from '../../src/detectors/pgp.js';
 import type { Match } from '../../src/types.js';
 import { scanChunked } from '../helpers/chunked.js';
 import { fingerprintOf, pseudoRandomBytes } from '../helpers/keys.js';
+import { prng as random } from '../helpers/random.js';
 
 function scan(bytes: Uint8Array, bodyLength = bytes.length): Match[] {
   return [...pgpDetector.scan(bytes, bodyLength)];
@@ -632,17 +633,6 @@ describe('chunking', () => {
   });
 });
 
-/** Deterministic mulberry32 in [0, 1). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('robustness', () => {
   test('20,000 mutated packets: never throw, every scan under 50 ms, matches inside the bytes, never a wrong high', () => {

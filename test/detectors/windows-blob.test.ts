@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { windowsBlobDetector } from '../../src/detectors/windows-blob.js';
 import type { Match } from '../../src/types.js';
 import { fingerprintOf, pseudoRandomBytes } from '../helpers/keys.js';
+import { prng as random } from '../helpers/random.js';
 import {
   bigEndian,
   CALG_RSA_KEYX,
@@ -352,18 +353,6 @@ describe('public blobs, zeroed memory and damaged keys', () => {
 });
 
 // --- Robustness --------------------------------------------------------------------------------
-
-/** Deterministic mulberry32 in [0, 1). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('robustness', () => {
   test('20,000 mutated blobs: never throw, every scan of a ~2 KiB buffer under 50 ms, never a wrong high', () => {

@@ -3,6 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import type { ReadAt } from '../../src/formats/layout.js';
+import { prng } from '../helpers/random.js';
+
+export { prng };
 
 /** A ReadAt over bytes in memory, optionally pretending the file ends at `size`. */
 export function memoryReader(bytes: Uint8Array, size = bytes.length): ReadAt {
@@ -10,17 +13,6 @@ export function memoryReader(bytes: Uint8Array, size = bytes.length): ReadAt {
   return async (offset, length) => visible.slice(offset, offset + length);
 }
 
-/** mulberry32: a small deterministic PRNG for reproducible "random" cut points. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `n` distinct cut points in [1, size - 1], sorted. */
 export function cutPoints(size: number, n: number, seed: number): number[] {
