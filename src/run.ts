@@ -1,6 +1,7 @@
 // The `dumpguard` program: parse arguments, run a scan, write the report, return the exit code.
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import os from 'node:os';
 import type { Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
@@ -187,14 +188,25 @@ interface ScanCliOptions {
   allowlist?: Map<string, AllowlistEntry>;
 }
 
-/** Opens the report file before the scan, so an unwritable path fails closed at once. */
-async function openOutput(file: string): Promise<WriteStream> {
-  const stream = createWriteStream(file);
+/**
+ * Opens the report file before the scan, so an unwritable path fails closed at once; a write
+ * that fails later (a full disk) is kept and reported when the report is closed.
+ */
+async function openOutput(file: string): Promise<WriteStream & { failure?: Error }> {
+  const stream: WriteStream & { failure?: Error } = createWriteStream(file);
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', (error) => reject(new UsageError(`cannot write the report to ${file}: ${describeError(error)}`)));
   });
+  stream.on('error', (error) => (stream.failure ??= error));
   return stream;
+}
+
+async function closeOutput(stream: WriteStream & { failure?: Error }, file: string): Promise<void> {
+  // Writes fail after the fact (a full disk): wait until the file is really closed, then look.
+  if (!stream.destroyed) stream.end();
+  await finished(stream).catch((error: Error) => (stream.failure ??= error));
+  if (stream.failure) throw new UsageError(`cannot write the report to ${file}: ${describeError(stream.failure)}`);
 }
 
 async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promise<number> {
@@ -248,7 +260,7 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (out !== io.stdout) await new Promise<void>((resolve, reject) => (out as WriteStream).end((e?: Error | null) => (e ? reject(e) : resolve())));
+    if (out !== io.stdout) await closeOutput(out as WriteStream, opts.output!);
   }
 }
 

@@ -1,5 +1,4 @@
 // Plain data at the boundaries: what flows from reader to workers to reporters.
-import type { ChunkText } from './detectors/text-views.js';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
@@ -62,12 +61,8 @@ export interface Detector {
   readonly id: DetectorId;
   /** The longest match this detector can report; the chunk margin must be at least this. */
   readonly maxMatchLengthInBytes: number;
-  /**
-   * Pure: reports matches whose start is < bodyLength, reading on into the margin. Never throws
-   * on garbage. `text` is where the chunk's text is, shared by the text detectors of one chunk;
-   * a detector called without it works it out itself.
-   */
-  scan(bytes: Uint8Array, bodyLength: number, text?: ChunkText): Iterable<Match>;
+  /** Pure: reports matches whose start is < bodyLength, reading on into the margin. Never throws on garbage. */
+  scan(bytes: Uint8Array, bodyLength: number): Iterable<Match>;
 }
 
 /** The finding contract of DESIGN.md: every output format is built from this shape. */

@@ -5,8 +5,8 @@
 import type { Detector, Encoding, Match } from '../types.js';
 import { identifyDerKey } from '../keys/der-keys.js';
 import { redactedEvidence } from '../report/redact.js';
-import { decodeBase64Run, endOfEncodedBytes, startsBase64Run } from './base64-run.js';
-import { asBuffer, ChunkText, indexesOfInText, narrowUtf16Window } from './text-views.js';
+import { decodeBase64Run, endOfEncodedBytes } from './base64-run.js';
+import { asBuffer, narrowUtf16Window } from './text-views.js';
 
 /** Keys are under 16 KiB; their base64 with line breaks stays under this many characters. */
 const maximumDerBytes = 16 * 1024;
@@ -23,16 +23,35 @@ const needles = anchors.flatMap((a) => [
   { ...a, needle: Buffer.from(a.text, 'utf16le'), encoding: 'utf16le' as Encoding },
 ]);
 
+/** Bytes of the whole SEQUENCE whose first 6 bytes are `head`, when that is a key-sized DER header. */
+function derLengthFromHead(head: Uint8Array): number | undefined {
+  if (head.length < 6 || head[0] !== 0x30) return undefined;
+  const first = head[1];
+  let total: number;
+  if (first < 0x80) total = 2 + first;
+  else if (first === 0x81) total = 3 + head[2];
+  else if (first === 0x82) total = 4 + ((head[2] << 8) | head[3]);
+  else return undefined;
+  return total <= maximumDerBytes ? total : undefined;
+}
+
+/** Characters of base64 that hold `bytes` bytes, with room for line breaks. */
+const charsFor = (bytes: number) => Math.ceil((Math.ceil(bytes / 3) * 4 * 21) / 20) + 8;
+
 /** A key whose base64 starts at `start` of narrow text; length in characters. */
 function keyAt(text: Uint8Array, start: number): { length: number; match: Omit<Match, 'start' | 'length' | 'encoding'> } | undefined {
-  if (start < 0 || text[start] !== 0x4d /* M */ || !startsBase64Run(text, start)) return undefined;
+  // No "must start a run" rule: what precedes the key is not in every chunk (a chunk may start
+  // at its first character), and one stray base64 character in front must not hide a key.
+  if (start < 0 || text[start] !== 0x4d /* M */) return undefined;
   // "MII"/"MIG" (long-form lengths) or "M" + a short-form length digit + 2 chars + "CAQ".
   const second = text[start + 1];
   if (second === 0x49 ? text[start + 2] !== 0x49 && text[start + 2] !== 0x47 : text[start + 3] !== 0x43) return undefined;
   const limit = Math.min(text.length, start + maximumBase64Chars);
-  const head = decodeBase64Run(text, start, limit, 6).bytes;
-  if (head.length < 6 || head[0] !== 0x30) return undefined;
-  const run = decodeBase64Run(text, start, limit, maximumDerBytes);
+  const total = derLengthFromHead(decodeBase64Run(text, start, limit, 6).bytes);
+  if (total === undefined) return undefined;
+  // Decode only what the SEQUENCE header declares: random base64 that happens to read "MII…"
+  // declares lengths past any key and stops here.
+  const run = decodeBase64Run(text, start, limit, total);
   const key = identifyDerKey(run.bytes, 0, run.bytes.length);
   if (!key) return undefined;
   const end = endOfEncodedBytes(text, start, limit, key.length);
@@ -54,24 +73,32 @@ function keyAt(text: Uint8Array, start: number): { length: number; match: Omit<M
 export const base64DerDetector: Detector = {
   id: 'base64',
   maxMatchLengthInBytes: 2 * maximumBase64Chars,
-  *scan(bytes, bodyLength, shared) {
+  *scan(bytes, bodyLength) {
     const buffer = asBuffer(bytes);
-    const text = shared ?? new ChunkText(bytes);
     const seen = new Set<number>();
+    // A key found inside another's base64 (SEC1 inside PKCS#8, when its offset falls on a
+    // character boundary) is the same key: merge would fold it; skip decoding it twice.
+    const found: Array<[number, number]> = [];
+    const inside = (at: number) => found.some(([s, e]) => s <= at && at < e);
     for (const { needle, back, encoding } of needles) {
       const unit = encoding === 'utf16le' ? 2 : 1;
-      for (const at of indexesOfInText(buffer, needle, bodyLength + back * unit, text, encoding === 'utf16le' ? 'utf16le' : 'ascii')) {
+      for (let at = buffer.indexOf(needle); at !== -1 && at - back * unit < bodyLength; at = buffer.indexOf(needle, at + 1)) {
         const start = at - back * unit;
-        if (start < 0 || seen.has(start)) continue;
-        let found;
-        if (unit === 1) found = keyAt(buffer, start);
+        if (start < 0 || seen.has(start) || inside(start)) continue;
+        let key;
+        if (unit === 1) key = keyAt(buffer, start);
         else {
-          const { text, origin } = narrowUtf16Window(buffer, start, 1, maximumBase64Chars);
-          found = keyAt(text, (start - origin) / 2);
+          // Narrow a few characters first; the whole window only for a key-sized DER header.
+          const head = narrowUtf16Window(buffer, start, 0, 8);
+          const total = derLengthFromHead(decodeBase64Run(head.text, 0, head.text.length, 6).bytes);
+          if (total === undefined) continue;
+          const { text, origin } = narrowUtf16Window(buffer, start, 0, Math.min(maximumBase64Chars, charsFor(total)));
+          key = keyAt(text, (start - origin) / 2);
         }
-        if (!found) continue;
+        if (!key) continue;
         seen.add(start);
-        yield { start, length: unit * found.length, encoding, ...found.match };
+        found.push([start, start + unit * key.length]);
+        yield { start, length: unit * key.length, encoding, ...key.match };
       }
     }
   },

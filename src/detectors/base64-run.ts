@@ -17,16 +17,6 @@ export function isEscapedLineBreak(text: Uint8Array, i: number): boolean {
   return text[i] === Char.Backslash && (text[i + 1] === 0x6e || text[i + 1] === 0x72);
 }
 
-/** Does a base64 run start at `start`, rather than continue one (an escaped `\n` before it is a break)? */
-export function startsBase64Run(text: Uint8Array, start: number): boolean {
-  if (start === 0 || !isBase64Char(text[start - 1])) return true;
-  return start >= 2 && isEscapedLineBreak(text, start - 2);
-}
-
-/** A base64 or base64url digit ('=' padding is not: `KEY=b3Bl…` starts a run at the 'b'). */
-export function isBase64Char(c: number): boolean {
-  return VALUE[c] >= 0 && VALUE[c] < 64;
-}
 
 export interface DecodedRun {
   bytes: Buffer;

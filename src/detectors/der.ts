@@ -4,7 +4,7 @@
 // every candidate is parsed as strict DER and checked by its mathematics (src/keys/der-keys.ts).
 import type { Detector, Match } from '../types.js';
 import { identifyDerKey } from '../keys/der-keys.js';
-import { maximumDerLengthInBytes } from '../keys/der-reader.js';
+import { maximumDerLengthInBytes, readHeader } from '../keys/der-reader.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
 import { asBuffer, indexesOf } from './text-views.js';
 
@@ -32,7 +32,13 @@ export const derDetector: Detector = {
     // anyway; skipping it here saves validating the same key twice.
     let validatedUntil = -1;
     const candidate = (start: number): Match | undefined => {
-      if (start < 0 || start >= bodyLength || tried.has(start) || start < validatedUntil) return undefined;
+      if (start < 0 || start >= bodyLength || tried.has(start)) return undefined;
+      // Skipped only when it lies wholly inside the validated key: one that starts inside but
+      // runs past it is another structure (and merge would not fold it).
+      if (start < validatedUntil) {
+        const header = readHeader(buffer, start, buffer.length);
+        if (!header || header.end <= validatedUntil) return undefined;
+      }
       tried.add(start);
       const key = identifyDerKey(buffer, start, buffer.length);
       if (!key) return undefined;

@@ -135,16 +135,3 @@ class Reader {
     return undefined;
   }
 }
-
-/**
- * Candidate starts of the object around `at`: the `{` before it, nearest first, at most
- * `maximumCandidates` of them within `maximumBack` characters. Braces inside string values make
- * depth counting unreliable, so the caller tries each until one parses across the anchor.
- */
-export function objectStartCandidates(text: Uint8Array, at: number, maximumBack: number, maximumCandidates = 8): number[] {
-  const out: number[] = [];
-  for (let i = at - 1; i >= 0 && at - i <= maximumBack && out.length < maximumCandidates; i--) {
-    if (text[i] === 0x7b) out.push(i);
-  }
-  return out;
-}

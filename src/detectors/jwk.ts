@@ -11,8 +11,8 @@ import { derBitString, derOid, derSequence } from '../keys/der-encode.js';
 import { base64UrlToBigInt, modPow } from '../keys/integers.js';
 import { okpPublicKey, type OkpCurve } from '../keys/okp.js';
 import { rsaIsConsistent, rsaSpkiFingerprint } from '../keys/rsa.js';
-import { objectStartCandidates, readJsonObject, type JsonValue, type QuoteStyle } from './json-object.js';
-import { asBuffer, ChunkText, indexesOfInText, narrowUtf16Window } from './text-views.js';
+import { readJsonObject, type JsonValue, type QuoteStyle } from './json-object.js';
+import { asBuffer, indexesOf, narrowUtf16Window } from './text-views.js';
 
 /** The longest JWK read, in characters: a 16384-bit RSA JWK with all CRT members is about 12.5 K. */
 const maximumJwkChars = 16 * 1024;
@@ -43,15 +43,15 @@ interface Verdict {
 export const jwkDetector: Detector = {
   id: 'jwk',
   maxMatchLengthInBytes: 2 * maximumJwkChars,
-  *scan(bytes, bodyLength, shared) {
+  *scan(bytes, bodyLength) {
     const buffer = asBuffer(bytes);
-    const text = shared ?? new ChunkText(bytes);
     const reported = new Set<number>();
+    const objects = new ObjectStarts(buffer);
     for (const anchor of anchors) {
       // Anchors are searched in the margin too: an object starting in the body may name its
       // `kty` after the body ends. Only objects that START in the body are reported.
-      for (const at of indexesOfInText(buffer, anchor.needle, buffer.length, text, anchor.encoding)) {
-        const match = anchor.encoding === 'ascii' ? objectAt(buffer, 0, at, anchor.style, 1) : utf16ObjectAt(buffer, at, anchor.style);
+      for (const at of indexesOf(buffer, anchor.needle, buffer.length)) {
+        const match = objects.objectAround(at, anchor.style, anchor.encoding);
         if (!match || match.start >= bodyLength || reported.has(match.start)) continue;
         reported.add(match.start);
         yield { ...match, encoding: encodingOf(anchor.encoding, anchor.style) };
@@ -65,37 +65,90 @@ function encodingOf(encoding: 'ascii' | 'utf16le', style: QuoteStyle): Encoding 
   return style === 'escaped' ? 'json-escaped' : 'ascii';
 }
 
-function utf16ObjectAt(bytes: Buffer, anchor: number, style: QuoteStyle): Omit<Match, 'encoding'> | undefined {
-  const { text, origin } = narrowUtf16Window(bytes, anchor, maximumJwkChars, maximumJwkChars);
-  return objectAt(text, origin, (anchor - origin) / 2, style, 2);
+const maximumCandidates = 8;
+const OPEN_BRACE = { ascii: Buffer.from('{', 'latin1'), utf16le: Buffer.from('{', 'utf16le') };
+
+/**
+ * The objects of one chunk, found from their `kty` anchors. Brace positions are listed once per
+ * chunk with a native search and each candidate start is parsed at most once, so a flood of
+ * anchors (a million `"kty"`, with or without braces) costs a lookup each, not a walk back and a
+ * parse each.
+ */
+class ObjectStarts {
+  private readonly braces: Partial<Record<'ascii' | 'utf16le', number[]>> = {};
+  private readonly parsed = new Map<string, JwkObject | null>();
+
+  constructor(private readonly buffer: Buffer) {}
+
+  objectAround(at: number, style: QuoteStyle, encoding: 'ascii' | 'utf16le'): Omit<Match, 'encoding'> | undefined {
+    const unit = encoding === 'utf16le' ? 2 : 1;
+    for (const start of this.candidates(at, encoding, unit)) {
+      const object = this.parse(start, style, encoding);
+      if (object && object.end > at) return object.match ?? undefined;
+    }
+    return undefined;
+  }
+
+  /** The nearest `{` before `at` (same code-unit alignment), nearest first, within reach. */
+  private candidates(at: number, encoding: 'ascii' | 'utf16le', unit: number): number[] {
+    const list = (this.braces[encoding] ??= [...indexesOf(this.buffer, OPEN_BRACE[encoding], this.buffer.length)]);
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid] < at) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let k = lo - 1; k >= 0 && out.length < maximumCandidates && at - list[k] <= unit * maximumJwkChars; k--) {
+      if ((at - list[k]) % unit === 0) out.push(list[k]);
+    }
+    return out;
+  }
+
+  private parse(start: number, style: QuoteStyle, encoding: 'ascii' | 'utf16le'): JwkObject | null {
+    const key = `${encoding}:${style}:${start}`;
+    let object = this.parsed.get(key);
+    if (object === undefined) {
+      object = encoding === 'ascii' ? readJwkObject(this.buffer, 0, start, style, 1) : this.parseUtf16(start, style);
+      this.parsed.set(key, object);
+    }
+    return object;
+  }
+
+  private parseUtf16(start: number, style: QuoteStyle): JwkObject | null {
+    const { text, origin } = narrowUtf16Window(this.buffer, start, 0, maximumJwkChars);
+    return readJwkObject(text, origin, 0, style, 2);
+  }
 }
 
-/** The JWK object around the `kty` anchor at `at` of `text`; positions map to bytes as origin + scale·i. */
-function objectAt(text: Uint8Array, origin: number, at: number, style: QuoteStyle, scale: number): Omit<Match, 'encoding'> | undefined {
-  let start = -1;
-  let object;
-  for (const candidate of objectStartCandidates(text, at, maximumJwkChars)) {
-    const read = readJsonObject(text, candidate, Math.min(text.length, candidate + maximumJwkChars), style);
-    if (read && read.end > at && read.members.has('kty')) {
-      start = candidate;
-      object = read;
-      break;
-    }
-  }
-  if (!object) return undefined;
+/** An object read at `start` of `text` (positions map to bytes as origin + scale·i); `match` when it is a private JWK. */
+interface JwkObject {
+  /** Byte index just past the object. */
+  end: number;
+  match: Omit<Match, 'encoding'> | null;
+}
+
+function readJwkObject(text: Uint8Array, origin: number, start: number, style: QuoteStyle, scale: number): JwkObject | null {
+  const object = readJsonObject(text, start, Math.min(text.length, start + maximumJwkChars), style);
+  if (!object || !object.members.has('kty')) return null;
+  const end = origin + scale * object.end;
   const verdict = judgeJwk(object.members);
-  if (!verdict) return undefined;
+  if (!verdict) return { end, match: null };
   const length = object.end - start;
   return {
-    start: origin + scale * start,
-    length: scale * length,
-    detector: 'jwk',
-    kind: verdict.kind,
-    severity: verdict.severity,
-    confidence: verdict.severity === 'high' ? 0.99 : 0.6,
-    evidence: evidenceOf(object.members, length),
-    ...(verdict.fingerprint ? { fingerprint: verdict.fingerprint } : {}),
-    ...(verdict.note ? { note: verdict.note } : {}),
+    end,
+    match: {
+      start: origin + scale * start,
+      length: scale * length,
+      detector: 'jwk',
+      kind: verdict.kind,
+      severity: verdict.severity,
+      confidence: verdict.severity === 'high' ? 0.99 : 0.6,
+      evidence: evidenceOf(object.members, length),
+      ...(verdict.fingerprint ? { fingerprint: verdict.fingerprint } : {}),
+      ...(verdict.note ? { note: verdict.note } : {}),
+    },
   };
 }
 

@@ -5,8 +5,8 @@ import type { Detector, Encoding, Match } from '../types.js';
 import { OPENSSH_MAGIC } from '../keys/openssh.js';
 import { judgeOpenssh } from '../keys/verdict.js';
 import { redactedBinaryEvidence, redactedEvidence } from '../report/redact.js';
-import { decodeBase64Run, endOfEncodedBytes, startsBase64Run } from './base64-run.js';
-import { asBuffer, ChunkText, indexesOf, indexesOfInText, narrowUtf16Window } from './text-views.js';
+import { decodeBase64Run, endOfEncodedBytes } from './base64-run.js';
+import { asBuffer, indexesOf, narrowUtf16Window } from './text-views.js';
 
 /** The largest container read: an RSA-16384 key with its public half is about 6 KiB. */
 const maximumContainerBytes = 16 * 1024;
@@ -34,7 +34,6 @@ function toMatch(start: number, length: number, encoding: Encoding, evidence: st
 
 /** The base64 form at `start` of narrow text; returns its length in characters. */
 function base64Match(text: Uint8Array, start: number): { length: number; verdict: NonNullable<ReturnType<typeof verdictOf>>; chars: number } | undefined {
-  if (!startsBase64Run(text, start)) return undefined; // inside a longer run
   const limit = Math.min(text.length, start + maximumBase64Chars);
   const run = decodeBase64Run(text, start, limit, maximumContainerBytes);
   const verdict = verdictOf(run.bytes);
@@ -46,18 +45,17 @@ function base64Match(text: Uint8Array, start: number): { length: number; verdict
 export const opensshDetector: Detector = {
   id: 'openssh',
   maxMatchLengthInBytes: 2 * maximumBase64Chars,
-  *scan(bytes, bodyLength, shared) {
+  *scan(bytes, bodyLength) {
     const buffer = asBuffer(bytes);
-    const text = shared ?? new ChunkText(bytes);
     for (const start of indexesOf(buffer, needles.binary, bodyLength)) {
       const verdict = verdictOf(buffer.subarray(start, Math.min(buffer.length, start + maximumContainerBytes)));
       if (verdict) yield toMatch(start, verdict.length, 'binary', redactedBinaryEvidence('openssh-key-v1 container', verdict.length), verdict);
     }
-    for (const start of indexesOfInText(buffer, needles.base64, bodyLength, text, 'ascii')) {
+    for (const start of indexesOf(buffer, needles.base64, bodyLength)) {
       const found = base64Match(buffer, start);
       if (found) yield toMatch(start, found.length, 'base64', redactedEvidence('openssh-key-v1 base64', BASE64_MAGIC.padEnd(found.chars, '.')), found.verdict);
     }
-    for (const start of indexesOfInText(buffer, needles.base64Utf16, bodyLength, text, 'utf16le')) {
+    for (const start of indexesOf(buffer, needles.base64Utf16, bodyLength)) {
       const { text, origin } = narrowUtf16Window(buffer, start, 1, maximumBase64Chars);
       const found = base64Match(text, (start - origin) / 2);
       if (found) yield toMatch(start, 2 * found.length, 'utf16le', redactedEvidence('openssh-key-v1 base64', BASE64_MAGIC.padEnd(found.chars, '.')), found.verdict);

@@ -181,3 +181,37 @@ export function readTextLines(text: Uint8Array, limit: number, maximumLines: num
   if (i > lineStart && lines.length < maximumLines) push(i);
   return { lines, starts, ends, escaped };
 }
+
+const BASE64_CHAR = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') BASE64_CHAR[c.charCodeAt(0)] = 1;
+
+/**
+ * A cheap look ahead, before any parsing or allocation: does the BEGIN line at `start` (in
+ * characters of `step` bytes: 1 for ASCII, 2 for UTF-16LE) close within a label's length and
+ * have at least `count` base64 characters after it? Bare labels in a library's read-only data,
+ * and floods of them, stop here.
+ */
+export function armorBodyAhead(bytes: Uint8Array, start: number, limit: number, step: number, count: number): boolean {
+  const at = (k: number) => (step === 2 && bytes[start + 2 * k + 1] !== 0 ? 0 : bytes[start + step * k]);
+  const chars = Math.floor((limit - start) / step);
+  // Find the five dashes that close the BEGIN line.
+  let k = BEGIN_MARKER.length;
+  const labelEnd = Math.min(chars, k + maximumLabelLength + 5);
+  let dashes = 0;
+  while (k < labelEnd && dashes < 5) dashes = at(k++) === Char.Dash ? dashes + 1 : 0;
+  if (dashes < 5) return false;
+  // Count body characters up to the next five dashes (an END line, or the next BEGIN of a flood).
+  let seen = 0;
+  dashes = 0;
+  for (const stop = Math.min(chars, k + 4 * count); k < stop && seen < count; k++) {
+    const c = at(k);
+    if (c === Char.Dash) {
+      if (++dashes === 5) return false;
+      continue;
+    }
+    dashes = 0;
+    if (BASE64_CHAR[c]) seen++;
+    else if (c < 0x20 ? c !== Char.Lf && c !== Char.Cr && c !== Char.Tab : c >= 0x7f) return false;
+  }
+  return seen >= count;
+}

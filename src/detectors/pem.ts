@@ -8,8 +8,8 @@ import { readPgpSecretKeyPacket } from '../keys/pgp.js';
 import { parsePuttyLines } from '../keys/putty.js';
 import { judgeKey, judgeOpenssh, type Verdict } from '../keys/verdict.js';
 import { redactedEvidence } from '../report/redact.js';
-import { BEGIN_MARKER, readArmor, readTextLines, type Armor } from './pem-armor.js';
-import { asBuffer, ChunkText, indexesOfInText, narrowUtf16le } from './text-views.js';
+import { armorBodyAhead, BEGIN_MARKER, readArmor, readTextLines, type Armor } from './pem-armor.js';
+import { asBuffer, indexesOf, narrowUtf16le } from './text-views.js';
 
 /** The longest armor read, in characters: a 16384-bit RSA key is about 12.6 K base64 characters. */
 export const maximumArmorLengthInChars = 32 * 1024;
@@ -29,24 +29,25 @@ const needles = {
 export const pemDetector: Detector = {
   id: 'pem',
   maxMatchLengthInBytes: 2 * maximumArmorLengthInChars,
-  *scan(bytes, bodyLength, shared) {
+  *scan(bytes, bodyLength) {
     const buffer = asBuffer(bytes);
-    const text = shared ?? new ChunkText(bytes);
-    for (const start of indexesOfInText(buffer, needles.ascii, bodyLength, text, 'ascii')) {
+    for (const start of indexesOf(buffer, needles.ascii, bodyLength)) {
       const limit = Math.min(buffer.length, start + maximumArmorLengthInChars);
+      if (!armorBodyAhead(buffer, start, limit, 1, minimumBodyChars)) continue;
       const match = armorMatch(buffer.subarray(start, limit), 'ascii');
       if (match) yield { ...match, start };
     }
-    for (const start of indexesOfInText(buffer, needles.utf16, bodyLength, text, 'utf16le')) {
+    for (const start of indexesOf(buffer, needles.utf16, bodyLength)) {
+      if (!armorBodyAhead(buffer, start, Math.min(buffer.length, start + 2 * maximumArmorLengthInChars), 2, minimumBodyChars)) continue;
       const match = armorMatch(narrowUtf16le(buffer, start, 2 * maximumArmorLengthInChars), 'utf16le');
       if (match) yield { ...match, start, length: match.length * 2 };
     }
-    for (const start of indexesOfInText(buffer, needles.puttyAscii, bodyLength, text, 'ascii')) {
+    for (const start of indexesOf(buffer, needles.puttyAscii, bodyLength)) {
       const limit = Math.min(buffer.length, start + maximumArmorLengthInChars);
       const match = puttyMatch(buffer.subarray(start, limit), 'ascii');
       if (match) yield { ...match, start };
     }
-    for (const start of indexesOfInText(buffer, needles.puttyUtf16, bodyLength, text, 'utf16le')) {
+    for (const start of indexesOf(buffer, needles.puttyUtf16, bodyLength)) {
       const match = puttyMatch(narrowUtf16le(buffer, start, 2 * maximumArmorLengthInChars), 'utf16le');
       if (match) yield { ...match, start, length: match.length * 2 };
     }

@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { detectorsById } from '../detectors/index.js';
-import { ChunkText } from '../detectors/text-views.js';
 import { describeError } from '../errors.js';
 import type { DetectorId, Match } from '../types.js';
 
@@ -34,11 +33,10 @@ export default function scanChunk(task: ChunkTask): unknown {
   const bytes = new Uint8Array(task.buffer, 0, task.length);
   const matches: Match[] = [];
   const failures: ChunkResult['failures'] = [];
-  const text = new ChunkText(bytes);
   for (const detector of detectorsById(task.detectorIds)) {
     try {
       if (fault === 'detector-throw') throw new Error('injected detector fault');
-      for (const match of detector.scan(bytes, task.bodyLength, text)) {
+      for (const match of detector.scan(bytes, task.bodyLength)) {
         if (match.start >= task.bodyLength) continue;
         matches.push(match.fingerprint ? match : { ...match, contentId: contentDigest(bytes.subarray(match.start, match.start + match.length)) });
       }

@@ -11,7 +11,7 @@ import { base64DerDetector } from '../../src/detectors/base64-der.js';
 import { pemDetector } from '../../src/detectors/pem.js';
 import { mergeFileFindings } from '../../src/merge.js';
 import type { Finding, Match } from '../../src/types.js';
-import { scanChunked } from '../helpers/chunked.js';
+import { outermost, scanChunked } from '../helpers/chunked.js';
 import { fingerprintOf, pkcs8Pem, pseudoRandomBytes, testKeys } from '../helpers/keys.js';
 
 const keys = testKeys();
@@ -120,7 +120,9 @@ describe('every key structure in every form', () => {
           const { bytes, length } = planted(form, k.der.toString(alphabet), at, 128 * 1024);
           const whole = scanAll(bytes).map((m) => ({ ...essentials(m), offset: m.start }));
           expect(whole, k.name).toEqual([{ start: at, offset: at, length, kind: k.kind, severity: 'high', fingerprint: k.fingerprint, detector: 'base64', encoding: form.encoding }]);
-          const chunked = scanChunked(base64DerDetector, bytes, 4096).map((m) => ({ ...essentials(m), start: m.offset, offset: m.offset }));
+          // A key inside the one found (SEC1 in PKCS#8) may be found alone in the chunk after a
+          // boundary that cuts its wrapper; the file's merge folds it, as it does here.
+          const chunked = outermost(scanChunked(base64DerDetector, bytes, 4096)).map((m) => ({ ...essentials(m), start: m.offset, offset: m.offset }));
           expect(chunked, k.name).toEqual(whole);
         }
       });
@@ -146,7 +148,7 @@ describe('every key structure in every form', () => {
           expect(matches.map((m) => ({ ...essentials(m), length: 0 })), `${k.name} ${alphabet}`).toEqual([
             { start: at, length: 0, kind: k.kind, severity: 'high', fingerprint: k.fingerprint, detector: 'base64', encoding: 'base64' },
           ]);
-          if (at > 65) expect(scanChunked(base64DerDetector, bytes, 4096).map((m) => [m.offset, m.length, m.fingerprint])).toEqual(matches.map((m) => [m.start, m.length, m.fingerprint]));
+          if (at > 65) expect(outermost(scanChunked(base64DerDetector, bytes, 4096)).map((m) => [m.offset, m.length, m.fingerprint])).toEqual(matches.map((m) => [m.start, m.length, m.fingerprint]));
         }
       }
     });

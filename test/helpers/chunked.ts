@@ -16,3 +16,13 @@ export function scanChunked(detector: Detector, bytes: Uint8Array, chunkSizeInBy
   }
   return out.sort((a, b) => a.offset - b.offset || b.length - a.length);
 }
+
+const rank = { critical: 4, high: 3, medium: 2, low: 1 } as const;
+
+/**
+ * What merge keeps of a file's matches: a match inside another at least as severe (a SEC1 key
+ * inside its PKCS#8, found alone when a chunk boundary cuts the wrapper) is folded into it.
+ */
+export function outermost<T extends { offset: number; length: number; severity: keyof typeof rank }>(matches: readonly T[]): T[] {
+  return matches.filter((m) => !matches.some((o) => o !== m && o.offset <= m.offset && o.offset + o.length >= m.offset + m.length && rank[o.severity] >= rank[m.severity] && (o.offset !== m.offset || o.length !== m.length)));
+}
