@@ -245,5 +245,16 @@ with open(os.path.join(out, 'README.md'), 'w') as f:
 print(json.dumps(result, indent=2))
 PY
 
+# The findings dumpguard reports for each core, as the README's first command shows them
+# (paths relative to the project root). Needs a build; test/samples.test.ts compares against it.
+ROOT="$(cd "$OUT/.." && pwd)"
+if [ -f "$ROOT/dist/cli.js" ]; then
+  for core in core-holdkey-pem.core core-holdkey-der.core; do
+    (cd "$ROOT" && node dist/cli.js scan "samples/$core" --format jsonl --jobs 1 2>/dev/null > "samples/$core.expected.jsonl") || true
+  done
+else
+  log "dist/cli.js missing: run 'npm run build' and this script again to write the .expected.jsonl files"
+fi
+
 log "done"
 ls -l "$OUT"/*.core "$OUT"/test-key-* "$OUT"/offsets.json "$OUT"/README.md >&2
