@@ -212,8 +212,12 @@ async function closeOutput(stream: WriteStream & { failure?: Error }, file: stri
 async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promise<number> {
   const out = opts.output ? await openOutput(opts.output) : io.stdout;
   const abort = new AbortController();
-  const onSignal = () => {
-    io.stderr.write('dumpguard: interrupted, stopping the scan\n');
+  // Interrupted: the pool is stopped, the report so far is written (marked incomplete), and the
+  // exit code is the shell's for the signal: 130 for SIGINT, 143 for SIGTERM.
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalled ??= signal;
+    io.stderr.write(`dumpguard: interrupted (${signal}), stopping the scan; the report will be incomplete\n`);
     abort.abort();
   };
   process.once('SIGINT', onSignal);
@@ -256,6 +260,7 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
     if (opts.format === 'sarif') out.write(sarifReport(findings, summary, version));
     if (opts.format === 'text') out.write(textSummary(summary));
     else io.stderr.write(textSummary(summary));
+    if (signalled) return signalled === 'SIGINT' ? 130 : 143;
     return exitCodeFor(findings, summary, opts.failOn);
   } finally {
     process.off('SIGINT', onSignal);

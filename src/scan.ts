@@ -1,7 +1,7 @@
 // The pipeline: enumerate → chunk → worker pool → merge, per file, with bounded memory.
 // Files are processed a few at a time (small files would otherwise idle the workers) and
 // reported in enumeration order, so output is deterministic.
-import { constants as fsConstants, createReadStream } from 'node:fs';
+import { constants as fsConstants, createReadStream, open as openFd } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import os from 'node:os';
@@ -164,7 +164,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     let layout: DumpLayout | undefined;
     const fileFindings: Finding[] = [];
     // Content decompressed from a container in the file: findings at positions in each stream, placed at the end.
-    const streams: Array<{ place: Place; findings: Finding[] }> = [];
+    const streams: Array<{ place: Place; findings: Finding[]; layout?: DumpLayout }> = [];
     let bytes = 0;
     const inFlight: Promise<void>[] = [];
     /** `into` is where the chunk's findings go (offsets in that byte stream); progress counts the file's own bytes only. */
@@ -228,13 +228,25 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
                 else fileErrors.push({ path: source.path, offset, message });
               },
               scanBytes: async (pieces, place) => {
-                const stream = { place, findings: [] as Finding[] };
+                const stream: (typeof streams)[number] = { place, findings: [] };
                 streams.push(stream);
+                // The stream's first bytes are kept to read its layout (an ELF core inside a .zst still gets addresses).
+                const head: Uint8Array[] = [];
+                let headLength = 0;
+                let streamLength = 0;
                 // A failing stream is scanned up to the failure (the chunker's last chunk included), then the failure goes on.
                 let failure: { error: unknown } | undefined;
                 const guarded = async function* () {
                   try {
-                    yield* pieces;
+                    for await (const piece of pieces) {
+                      streamLength += piece.length;
+                      if (headLength < STREAM_LAYOUT_HEAD_IN_BYTES) {
+                        const keep = piece.slice(0, STREAM_LAYOUT_HEAD_IN_BYTES - headLength);
+                        head.push(keep);
+                        headLength += keep.length;
+                      }
+                      yield piece;
+                    }
                   } catch (error) {
                     failure = { error };
                   }
@@ -246,6 +258,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
                   }
                   dispatch(chunk, stream.findings);
                 }
+                stream.layout = await streamLayout(Buffer.concat(head), streamLength);
                 if (failure) throw failure.error;
               },
             };
@@ -289,7 +302,12 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     }
     fileErrors.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
     // Each decompressed stream is merged on its own positions, then placed: offset = the container's, inner = the path inside.
-    const inner = streams.flatMap((s) => mergeFileFindings(s.findings).map((f) => ({ ...f, ...locatePosition(s.place, f.offset) })));
+    const inner = streams.flatMap((s) =>
+      mergeFileFindings(s.findings).map((f) => {
+        const placed = s.layout ? placeInMemory(f, s.layout) : f;
+        return { ...placed, ...locatePosition(s.place, f.offset) };
+      }),
+    );
     const all = inner.length > 0 ? [...mergeFileFindings(fileFindings), ...inner].sort((a, b) => a.offset - b.offset) : mergeFileFindings(fileFindings);
     const merged = lowerPublishedTestKeys(applyInventory(all, inventory), testKeys);
     return { findings: layout ? merged.map((f) => placeInMemory(f, layout!)) : merged, bytes, errors: fileErrors, warnings: fileWarnings, layout };
@@ -355,6 +373,27 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   };
 }
 
+/** How much of a decompressed stream is kept to read its layout (ELF headers and notes, minidump directory). */
+const STREAM_LAYOUT_HEAD_IN_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The layout of a decompressed stream from its first bytes. A layout that needs bytes past
+ * them (or does not parse) is left out: the stream's findings then have no addresses.
+ */
+async function streamLayout(head: Uint8Array, length: number): Promise<DumpLayout | undefined> {
+  const read = async (offset: number, n: number) => {
+    const end = Math.min(offset + n, length);
+    if (end > head.length) throw new Error('past the kept head of the stream');
+    return head.subarray(Math.min(offset, end), end);
+  };
+  try {
+    const layout = await readLayout(read, length);
+    return layout.regions.length > 0 ? layout : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A FIFO or block device named by the user. A FIFO is opened non-blocking and read through a
  * socket, because a blocking read of an idle FIFO holds a libuv thread that no abort can free:
@@ -363,8 +402,9 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
 async function openStream(path: string): Promise<Readable> {
   const info = await stat(path);
   if (!info.isFIFO()) return createReadStream(path, { highWaterMark: 1 << 20 });
-  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  return new Socket({ fd: handle.fd, readable: true, writable: false });
+  // A plain descriptor, owned by the socket from here: a FileHandle would try to close it again.
+  const fd = await new Promise<number>((resolve, reject) => openFd(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK, (error, opened) => (error ? reject(error) : resolve(opened))));
+  return new Socket({ fd, readable: true, writable: false });
 }
 
 const LOWER: Record<Severity, Severity> = { critical: 'critical', high: 'high', medium: 'low', low: 'low' };

@@ -132,7 +132,8 @@ describe.concurrent('report formats on a planted RSA PKCS#8 key', () => {
     const r = await runCli(['scan', planted, '--format', 'json']);
     expect(r.code).toBe(1);
     const doc = parseJson(r);
-    expect(Object.keys(doc)).toEqual(['version', 'tool', 'findings', 'summary', 'errors']);
+    expect(Object.keys(doc)).toEqual(['version', 'tool', 'complete', 'findings', 'summary', 'errors']);
+    expect(doc.complete).toBe(true);
     expect(doc.version).toBe(1);
     expect(doc.tool).toEqual({ name: 'dumpguard', version: packageVersion });
     expect(doc.findings).toHaveLength(1);
@@ -507,7 +508,7 @@ describe.concurrent('FIFOs and symbolic links', () => {
     expect(r.stderrText).toContain(`scanned 1 file(s), ${bytes.length} bytes`);
   }, 20_000);
 
-  test('SIGTERM while a named FIFO is idle stops the scan: exit 2 (interrupted), no hang', async ({ expect }) => {
+  test('SIGTERM while a named FIFO is idle stops the scan: exit 143 (interrupted), no hang', async ({ expect }) => {
     const fifo = path.join(root, 'idle.fifo');
     execFileSync('mkfifo', [fifo]);
     const { child, done } = spawnCli(['scan', fifo, '--format', 'jsonl'], { timeoutMs: 8_000 });
@@ -524,8 +525,36 @@ describe.concurrent('FIFOs and symbolic links', () => {
       child.kill('SIGTERM');
       const r = await done;
       expect(r.timedOut).toBe(false);
-      expect(r.code).toBe(2);
-      expect(r.stderrText).toContain('interrupted');
+      expect(r.code).toBe(143);
+      expect(r.stderrText).toContain('interrupted (SIGTERM)');
+    } finally {
+      child.kill('SIGKILL');
+      releaseFifoWriter(fifo, writer);
+    }
+  }, 20_000);
+
+  test('SIGINT: the report so far is written with "complete": false, exit 130', async ({ expect }) => {
+    const fifo = path.join(root, 'idle-int.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const { child, done } = spawnCli(['scan', planted, fifo, '--format', 'json', '--jobs', '1'], { timeoutMs: 8_000 });
+    const writer = fs.createWriteStream(fifo);
+    writer.on('error', () => {});
+    try {
+      await new Promise<void>((resolve, reject) => {
+        writer.once('open', () => resolve());
+        writer.once('error', reject);
+      });
+      writer.write(pseudoRandomBytes(100, 54));
+      child.kill('SIGINT');
+      const r = await done;
+      expect(r.timedOut).toBe(false);
+      expect(r.code).toBe(130);
+      const doc = JSON.parse(r.stdoutText);
+      expect(doc.complete).toBe(false);
+      expect(doc.summary.interrupted).toBe(true);
+      // Only files that finished before the interrupt are in it (the planted one, if it did).
+      expect(doc.findings.every((f: { path: string }) => f.path === planted)).toBe(true);
+      expect(r.stderrText).toContain('interrupted (SIGINT)');
     } finally {
       child.kill('SIGKILL');
       releaseFifoWriter(fifo, writer);

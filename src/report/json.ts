@@ -6,5 +6,7 @@ export const REPORT_VERSION = 1;
 
 export function jsonReport(findings: readonly Finding[], summary: Summary, toolVersion: string): string {
   const { errors, ...rest } = summary;
-  return JSON.stringify({ version: REPORT_VERSION, tool: { name: 'dumpguard', version: toolVersion }, findings: findings.map(orderedFinding), summary: rest, errors }, null, 2) + '\n';
+  // `complete: false`: interrupted or not read whole, so the findings may not be all there are.
+  const complete = !summary.interrupted && errors.length === 0;
+  return JSON.stringify({ version: REPORT_VERSION, tool: { name: 'dumpguard', version: toolVersion }, complete, findings: findings.map(orderedFinding), summary: rest, errors }, null, 2) + '\n';
 }
