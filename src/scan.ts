@@ -23,7 +23,7 @@ import { applyInventory, loadInventory } from './keys/inventory.js';
 import { lowerPublishedTestKeys, publishedTestKeys } from './keys/published-test-keys.js';
 import { Gate, type GateRules } from './gate.js';
 import { mergeFileFindings } from './merge.js';
-import { fileReader, locate, readLayout, type DumpLayout } from './formats/index.js';
+import { describeOffsets, fileReader, locate, readLayout, type DumpLayout } from './formats/index.js';
 import { BufferPool, ChunkPool } from './pool/pool.js';
 import type { DetectorId, FileSummary, Finding, ScanError, Severity, Skipped, Summary } from './types.js';
 import { SEVERITIES } from './types.js';
@@ -162,6 +162,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     const fileErrors: ScanError[] = [];
     const fileWarnings: Skipped[] = [];
     let layout: DumpLayout | undefined;
+    let objects: Map<number, { region: string; address?: string }> | undefined;
     const fileFindings: Finding[] = [];
     // Content decompressed from a container in the file: findings at positions in each stream, placed at the end.
     const streams: Array<{ place: Place; findings: Finding[]; layout?: DumpLayout }> = [];
@@ -274,6 +275,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
             }
           }
           await Promise.all(inFlight);
+          // Heap dumps have objects, not mapped regions: say which object each finding is in.
+          if (layout && fileFindings.length > 0) objects = await describeOffsets(layout.format, fileReader(handle), size, fileFindings.map((f) => f.offset));
         } finally {
           await handle.close();
         }
@@ -310,7 +313,9 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     );
     const all = inner.length > 0 ? [...mergeFileFindings(fileFindings), ...inner].sort((a, b) => a.offset - b.offset) : mergeFileFindings(fileFindings);
     const merged = lowerPublishedTestKeys(applyInventory(all, inventory), testKeys);
-    return { findings: layout ? merged.map((f) => placeInMemory(f, layout!)) : merged, bytes, errors: fileErrors, warnings: fileWarnings, layout };
+    const placed = layout ? merged.map((f) => placeInMemory(f, layout!)) : merged;
+    const described = objects?.size ? placed.map((f) => (objects!.has(f.offset) && !f.region ? { ...f, region: objects!.get(f.offset)!.region } : f)) : placed;
+    return { findings: described, bytes, errors: fileErrors, warnings: fileWarnings, layout };
   };
 
   try {

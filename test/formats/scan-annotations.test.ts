@@ -96,6 +96,26 @@ describe('minidumps', () => {
   });
 });
 
+describe('heap dumps', () => {
+  test('a V8 heap snapshot: the PEM string is found at its offset and named by its strings[] index', async () => {
+    const pem = pkcs8Pem(keys.ec.privateKey);
+    const keyFile = path.join(tmp, 'v8-key.pem');
+    writeFileSync(keyFile, pem);
+    const snapshot = path.join(tmp, 'process.heapsnapshot');
+    execFileSync(process.execPath, ['-e', `globalThis.keep = require('fs').readFileSync(${JSON.stringify(keyFile)}, 'latin1'); require('v8').writeHeapSnapshot(${JSON.stringify(snapshot)});`]);
+    const text = readFileSync(snapshot, 'latin1');
+    const escaped = JSON.stringify(pem).slice(1, -1);
+    const offset = text.indexOf(escaped);
+    expect(offset).toBeGreaterThan(0);
+    // The index, independently: which element of the parsed strings table holds the PEM.
+    const index = (JSON.parse(text).strings as string[]).indexOf(pem);
+    const { findings, summary } = await scan([snapshot], { jobs: 1 });
+    const ours = findings.filter((f) => f.fingerprint === keys.ec.fingerprint);
+    expect(ours.map((f) => ({ offset: f.offset, encoding: f.encoding, region: f.region }))).toEqual([{ offset, encoding: 'json-escaped', region: `strings[${index}]` }]);
+    expect(summary.perFile[0].format).toBe('v8-heap-snapshot');
+  }, 60_000);
+});
+
 describe('truncated dumps', () => {
   test('cut at 10 points: scanned as far as they go, truncation reported, exit 2 only under --strict', async () => {
     const core = readFileSync(path.join(root, 'samples/core-holdkey-pem.core'));
