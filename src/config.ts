@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { detectors } from './detectors/index.js';
+import { detectors, OPT_IN_DETECTORS } from './detectors/index.js';
 import { UsageError, describeError } from './errors.js';
 import { allowlistFrom, type AllowlistEntry } from './gate.js';
 import type { DetectorId, Severity } from './types.js';
@@ -15,7 +15,7 @@ export interface Config {
   include?: string[];
   exclude?: string[];
   failOn?: Severity | 'none';
-  /** Detectors switched on or off by id; unlisted ones keep their default (on). */
+  /** Detectors switched on or off by id; unlisted ones keep their default (on, but aes and entropy off). */
   detectors?: Partial<Record<DetectorId, boolean>>;
   allowlist?: Map<string, AllowlistEntry>;
   knownKeys?: string[];
@@ -76,5 +76,5 @@ export async function loadConfig(explicit: string | undefined, cwd = process.cwd
 /** The detectors a config leaves on. */
 export function enabledDetectors(config: Config): DetectorId[] | undefined {
   if (!config.detectors) return undefined;
-  return detectors.map((d) => d.id).filter((id) => config.detectors![id] !== false);
+  return detectors.map((d) => d.id).filter((id) => config.detectors![id] ?? !OPT_IN_DETECTORS.includes(id));
 }

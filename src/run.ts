@@ -16,7 +16,7 @@ import { CONFIG_FILE_NAME, enabledDetectors, loadConfig } from './config.js';
 import { readBaseline, writeBaseline, type AllowlistEntry } from './gate.js';
 import { Progress } from './report/progress.js';
 import { writeScrubbedCopy } from './scrub.js';
-import { detectors } from './detectors/index.js';
+import { detectors, OPT_IN_DETECTORS } from './detectors/index.js';
 import type { DetectorId, Finding, ScanError, Severity, Summary } from './types.js';
 import { SEVERITIES } from './types.js';
 
@@ -108,7 +108,7 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
     .option('--max-decompressed-size <size>', 'compressed files and archives: stop a stream past SIZE decompressed bytes (default 64g)', parseSize)
     .option('--max-expansion-ratio <n>', 'compressed files and archives: stop a stream that expands more than N:1 (default 1000)', parseRatio)
     .option('--allow-partial', 'a stream stopped by a limit, or corrupt, truncated or unsupported compressed content, is a warning, not an error (exit 2)', false)
-    .option('--detectors <list>', `comma-separated detectors to run (default: all of ${detectors.map((d) => d.id).join(',')})`, parseDetectors)
+    .option('--detectors <list>', `comma-separated detectors to run (default: ${detectors.filter((d) => !OPT_IN_DETECTORS.includes(d.id)).map((d) => d.id).join(',')}; opt-in: ${OPT_IN_DETECTORS.join(',')})`, parseDetectors)
     .option('--config <file>', `settings file (default: ./${CONFIG_FILE_NAME} when present); flags win over it`)
     .option('--baseline <file>', 'suppress findings already accepted in this baseline (by key identity)')
     .option('--write-baseline <file>', 'record the findings of this scan as the accepted baseline')

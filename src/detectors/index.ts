@@ -1,6 +1,8 @@
 // The registry: one flat list of detectors (bulk_extractor's scanner list).
 import type { Detector, DetectorId } from '../types.js';
+import { aesDetector } from './aes.js';
 import { base64DerDetector } from './base64-der.js';
+import { entropyDetector } from './entropy.js';
 import { derDetector } from './der.js';
 import { jwkDetector } from './jwk.js';
 import { opensshDetector } from './openssh.js';
@@ -8,10 +10,17 @@ import { pgpDetector } from './pgp.js';
 import { pemDetector } from './pem.js';
 import { windowsBlobDetector } from './windows-blob.js';
 
-export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector, jwkDetector, opensshDetector, base64DerDetector, pgpDetector];
+export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector, jwkDetector, opensshDetector, base64DerDetector, pgpDetector, aesDetector, entropyDetector];
+
+/**
+ * On unless asked for by name: AES key schedules (every OpenSSL process holds its random
+ * generator's own AES keys, which would fail a gate on every dump) and the entropy hint
+ * (informational, and not yet invariant for runs at a chunk's very start).
+ */
+export const OPT_IN_DETECTORS: readonly DetectorId[] = ['aes', 'entropy'];
 
 export function detectorsById(ids: readonly DetectorId[] | undefined): Detector[] {
-  if (!ids) return [...detectors];
+  if (!ids) return detectors.filter((d) => !OPT_IN_DETECTORS.includes(d.id));
   return detectors.filter((d) => ids.includes(d.id));
 }
 

@@ -1,0 +1,470 @@
+// Entropy: the map of a dump (entropy per 4 KiB block), a cheap "is this window random?"
+// for other detectors, and low-severity hints at key-sized random runs that stand out from
+// low-entropy surroundings (a 32-byte key among zeros or in text). Entropy alone is the classic
+// false-alarm machine, so findings are `low` (informational, never a gate on their own), long
+// random stretches (compressed streams, encrypted blobs, random pools) are not reported, and
+// each chunk reports at most the best 100.
+//
+// Measured (Shannon entropy in bits/byte of uniformly placed windows, 20 000 windows each;
+// 0.1% / 50% / 99.9% quantiles):
+//
+//   window   random              English text        pointers (8-byte)   gzip (0.1% / 50%)
+//   16 B     3.58 / 4.00 / 4.00  2.45 / 3.25 / 3.75  2.66 / 3.25 / 3.25  3.45 / 4.00
+//   32 B     4.56 / 4.88 / 5.00  3.04 / 3.63 / 4.08  3.25 / 3.63 / 3.75  4.41 / 4.88
+//   64 B     5.50 / 5.77 / 5.97  3.48 / 3.89 / 4.20  3.74 / 4.05 / 4.25  5.27 / 5.75
+//   128 B    6.33 / 6.55 / 6.74  3.75 / 4.03 / 4.24  4.17 / 4.41 / 4.59  5.95 / 6.54
+//   256 B    7.01 / 7.18 / 7.33  3.93 / 4.10 / 4.25  4.52 / 4.70 / 4.83  6.46 / 7.16
+//   1024 B   7.75 / 7.81 / 7.86  4.08 / 4.15 / 4.23  4.99 / 5.08 / 5.15  7.41 / 7.80
+//
+// So n random bytes have at most log2(n) bits/byte over an n-byte window (32 random bytes:
+// about 4.9, not 8), and "random" is judged against random data of the same length (the 0.1%
+// quantile above, less 0.1 bit), never against 8; window sizes follow the run (16 to 1024
+// bytes), and 32-byte surroundings are "low" at 3 bits/byte or less, or, for text, 4.3 (above
+// every text window measured, below every random one).
+//
+// Runs are defined by the bytes alone, so that they are the same for any chunking and any
+// alignment. Two backgrounds are tried: zeros (K = {00}) and text (K = printable ASCII, tab,
+// LF, CR and NUL, which also covers UTF-16LE text). Against a background K:
+// - a component is a stretch from a byte not in K to a byte not in K, in which no 32 bytes in a
+//   row are in K, with 32 bytes of K on each side: the same whatever byte of it one starts from;
+// - it is split into pieces at 16 bytes of K in a row; a piece counts when it is 16 bytes or
+//   longer and as random as random data of its length (entropy, and the zero, text and
+//   4/8-byte repeat counts of looksRandom): so two keys 20 zero bytes apart are one finding;
+// - the finding runs from the first to the end of the last piece that counts, if that is 16 to
+//   1024 bytes long and its 32-byte surroundings are low-entropy.
+// A key among zeros is also a component against text (less its text-like bytes): of
+// overlapping findings, the one against zeros is kept.
+//
+// Speed: a word pass (4 bytes at a time, no histogram, both backgrounds at once) finds the
+// stretches of words holding a byte not in K (zeros: a non-zero word; text: a word with a byte
+// >= 0x80, which a random piece of 16 bytes lacks about once in 10^4), at most ~1 KiB long
+// between 7 K-words. Longer stretches (random pools, compressed data, text against zeros,
+// code) are dropped at word speed; only short ones are examined byte by byte.
+//
+// Limits:
+// - A finding starts at the first byte not in K, so a key whose first byte looks like its
+//   surroundings (a zero among zeros, a letter in text) is reported from its second byte.
+// - A random key fails the randomness tests about once in 10^3 (16 bytes) to 10^4 (32 bytes
+//   and more): the price of not reporting pointers, short strings and code.
+// - A component must be seen whole, with its 32 bytes of K on the left, inside one chunk: one
+//   that begins in the first 32 bytes of a chunk or before it is not reported by that chunk,
+//   and by the chunk before only if its finding starts in that chunk's body. Components are
+//   at most ~1 KiB, so with the scan's 8 MiB chunks this is rare (a node core: the same 290
+//   findings with 1 MiB and 8 MiB chunks, 280 with 4 KiB chunks).
+// - Keys among other low-entropy data (fills of 0xff, sparse small integers, machine code,
+//   pointers) are not reported: only zeros and text are backgrounds.
+import type { Detector, Match } from '../types.js';
+import { redactedBinaryEvidence } from '../report/redact.js';
+
+/** Shortest and longest runs reported. */
+const minimumRunLength = 16;
+const maximumRunLength = 1024;
+/** Bytes of background in a row that end a component, and the surroundings checked on each side of a finding. */
+const surroundingLength = 32;
+/**
+ * Low-entropy surroundings (32 bytes): at most 3 bits/byte (zeros, fills, sparse integers), or
+ * text (90% or more text or NUL bytes: ASCII and UTF-16LE) of at most 4.3 bits/byte, above
+ * every text window measured and below every random one. Machine code and pointer arrays
+ * (3.7 to 5 bits/byte, mostly non-text) are not low: short random-looking stretches between
+ * pointers are everywhere in a heap and say nothing.
+ */
+const maximumSurroundingEntropy = 3;
+const maximumTextSurroundingEntropy = 4.3;
+const minimumTextShare = 0.9;
+/** Background bytes in a row that split a run into pieces judged separately. */
+const pieceGap = 16;
+/** Findings per chunk body, best first. */
+const maximumFindingsPerChunk = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Entropy of a window
+
+/** c·log2(c) for counts up to 4096, so a window's entropy is a sum over its histogram. */
+const cLogC = new Float64Array(4097);
+for (let c = 1; c < cLogC.length; c++) cLogC[c] = c * Math.log2(c);
+
+const histogram = new Uint32Array(256);
+
+/** Shannon entropy (bits/byte) of bytes[start..start+length). */
+export function shannonEntropy(bytes: Uint8Array, start: number, length: number): number {
+  if (length <= 0) return 0;
+  const end = start + length;
+  // The histogram is all zeros between calls.
+  if (length > 512) {
+    for (let i = start; i < end; i++) histogram[bytes[i]]++;
+    const entropy = entropyOfHistogram(histogram, length);
+    histogram.fill(0);
+    return entropy;
+  }
+  // Short windows: count, then sum and clear over the window itself (O(length), not O(256)).
+  for (let i = start; i < end; i++) histogram[bytes[i]]++;
+  let sum = 0;
+  for (let i = start; i < end; i++) {
+    const c = histogram[bytes[i]];
+    if (c) {
+      sum += cLogC[c];
+      histogram[bytes[i]] = 0;
+    }
+  }
+  return Math.log2(length) - sum / length;
+}
+
+function entropyOfHistogram(h: Uint32Array, n: number): number {
+  let sum = 0;
+  for (let b = 0; b < 256; b++) {
+    const c = h[b];
+    if (c) sum += c < cLogC.length ? cLogC[c] : c * Math.log2(c);
+  }
+  return Math.log2(n) - sum / n;
+}
+
+/** The 0.1% quantile of the entropy of n random bytes (measured), by log2(n). */
+const randomEntropyFloor: ReadonlyArray<[number, number]> = [
+  [16, 3.58], [24, 4.14], [32, 4.56], [48, 5.11], [64, 5.5], [128, 6.33], [256, 7.01], [512, 7.48], [1024, 7.75], [4096, 7.93],
+];
+
+/** Entropy (bits/byte) that n bytes must reach to count as random: the 0.1% quantile of random data, less 0.1. */
+export function highEntropyThreshold(length: number): number {
+  const table = randomEntropyFloor;
+  if (length <= table[0][0]) return table[0][1] - 0.1;
+  for (let k = 1; k < table.length; k++) {
+    const [n1, h1] = table[k];
+    if (length <= n1) {
+      const [n0, h0] = table[k - 1];
+      const t = (Math.log2(length) - Math.log2(n0)) / (Math.log2(n1) - Math.log2(n0));
+      return h0 + t * (h1 - h0) - 0.1;
+    }
+  }
+  return table[table.length - 1][1] - 0.1;
+}
+
+/**
+ * Whether bytes[start..start+length) is as random as random data of that length (windows of
+ * 16 bytes or more; shorter ones are never high-entropy). O(length), no allocation.
+ */
+export function isHighEntropyWindow(bytes: Uint8Array, start: number, length: number): boolean {
+  if (length < minimumRunLength || start < 0 || start + length > bytes.length) return false;
+  return shannonEntropy(bytes, start, length) >= highEntropyThreshold(length);
+}
+
+/**
+ * Entropy (bits/byte) of each `blockSize` block of the body (the last block may be shorter),
+ * for the per-file profile.
+ */
+export function blockEntropies(bytes: Uint8Array, bodyLength: number, blockSize = 4096): Float32Array {
+  const end = Math.min(bodyLength, bytes.length);
+  const out = new Float32Array(Math.ceil(end / blockSize));
+  // Four histograms, one per byte lane of a 32-bit word: 1.5x faster than one (no store-to-load
+  // stalls on repeated bytes, a quarter of the loads).
+  const h = new Uint32Array(1024);
+  const shift = (4 - (bytes.byteOffset & 3)) & 3;
+  const W = new Uint32Array(bytes.buffer, bytes.byteOffset + shift, Math.max(0, (bytes.length - shift) >> 2));
+  for (let k = 0; k < out.length; k++) {
+    const from = k * blockSize, to = Math.min(end, from + blockSize);
+    h.fill(0);
+    let i = from;
+    for (; i < to && ((i - shift) & 3) !== 0; i++) h[bytes[i]]++;
+    for (; i + 4 <= to; i += 4) {
+      const x = W[(i - shift) >> 2];
+      h[x & 255]++;
+      h[256 + ((x >>> 8) & 255)]++;
+      h[512 + ((x >>> 16) & 255)]++;
+      h[768 + (x >>> 24)]++;
+    }
+    for (; i < to; i++) h[bytes[i]]++;
+    let sum = 0;
+    for (let b = 0; b < 256; b++) {
+      const c = h[b] + h[256 + b] + h[512 + b] + h[768 + b];
+      if (c) sum += c < cLogC.length ? cLogC[c] : c * Math.log2(c);
+    }
+    const n = to - from;
+    out[k] = Math.log2(n) - sum / n;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+
+const TEXT = Uint8Array.from({ length: 256 }, (_, b) => ((b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d ? 1 : 0));
+
+function isText(b: number): boolean {
+  return TEXT[b] === 1;
+}
+
+/** The entropy of bytes[start..start+length) if they are low-entropy surroundings, else -1. */
+function lowSurroundingEntropy(bytes: Uint8Array, start: number, length: number): number {
+  const entropy = shannonEntropy(bytes, start, length);
+  if (entropy <= maximumSurroundingEntropy) return entropy;
+  if (entropy > maximumTextSurroundingEntropy) return -1;
+  let text = 0;
+  for (let i = start; i < start + length; i++) if (bytes[i] === 0 || isText(bytes[i])) text++;
+  return text >= minimumTextShare * length ? entropy : -1;
+}
+
+/** Per count of looksRandom, the share of random pieces it may reject. */
+const rejectShare = 1e-4;
+
+/** The smallest k with P(X > k) < rejectShare for X ~ Poisson(mean). */
+function poissonBound(mean: number): number {
+  let term = Math.exp(-mean), cumulative = term;
+  let k = 0;
+  while (1 - cumulative >= rejectShare && k < 4096) {
+    k++;
+    term *= mean / k;
+    cumulative += term;
+  }
+  return k;
+}
+
+const poissonBounds = new Map<number, number>();
+function cachedPoissonBound(mean: number): number {
+  const key = Math.round(mean * 1e6);
+  let bound = poissonBounds.get(key);
+  if (bound === undefined) poissonBounds.set(key, (bound = poissonBound(mean)));
+  return bound;
+}
+
+/** Share of byte values that are text (printable ASCII, tab, LF, CR). */
+const textShare = 98 / 256;
+
+/**
+ * Besides its entropy, a random piece has the byte statistics of random data, which short
+ * stretches of structure and text often do not. Counted against what random bytes give:
+ * - zero bytes (about length/256) and pairs of adjacent zero bytes (about length/65536):
+ *   pointers 0x00007fxx... and small integers bring them;
+ * - text bytes (about 38%): a 17-character environment variable among zeros has the entropy
+ *   of 17 random bytes, but is all text;
+ * - bytes equal to the byte 4 or 8 further on (about 2·length/256): the mark of 32- and 64-bit
+ *   words whose random-looking low bytes would pass for a key.
+ * Each bound is exceeded by random data with probability below 1e-4.
+ */
+function looksRandom(bytes: Uint8Array, start: number, length: number): boolean {
+  let zeros = 0, zeroPairs = 0, text = 0, pairs = 0;
+  const end = start + length;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i];
+    if (b === 0) {
+      zeros++;
+      if (i + 1 < end && bytes[i + 1] === 0) zeroPairs++;
+    } else if (isText(b)) text++;
+    if (i + 4 < end && b === bytes[i + 4]) pairs++;
+    if (i + 8 < end && b === bytes[i + 8]) pairs++;
+  }
+  const textMean = length * textShare;
+  return (
+    zeros <= cachedPoissonBound(length / 256) &&
+    zeroPairs <= cachedPoissonBound((length - 1) / 65536) &&
+    text <= textMean + 3.8 * Math.sqrt(textMean * (1 - textShare)) + 0.5 &&
+    pairs <= cachedPoissonBound(Math.max(0, 2 * length - 12) / 256)
+  );
+}
+
+export interface Run {
+  start: number;
+  length: number;
+  entropy: number;
+  surroundings: number;
+  score: number;
+  againstZeros?: boolean;
+}
+
+/** Backgrounds: 1 for the byte values in K. */
+const ZERO = Uint8Array.from({ length: 256 }, (_, b) => (b === 0 ? 1 : 0));
+const TEXT_OR_NUL = Uint8Array.from(TEXT, (t, b) => (t || b === 0 ? 1 : 0));
+
+interface Component {
+  start: number;
+  /** Exclusive: one past the last byte not in K. */
+  end: number;
+}
+
+/**
+ * The component against K containing the non-K byte at `at`: walks left and right until
+ * `surroundingLength` bytes of K in a row. 'unseen' when its left side is not in the chunk,
+ * 'long' when it grows past the longest finding (with the end reached so far) or reaches back
+ * before `joinsLongBefore`, the end of a long component already skipped.
+ */
+function componentAt(bytes: Uint8Array, K: Uint8Array, at: number, joinsLongBefore: number): Component | 'unseen' | { long: number } {
+  let start = at;
+  for (let i = at - 1; start - i <= surroundingLength; i--) {
+    if (i < 0) return 'unseen';
+    if (K[bytes[i]] === 0) {
+      start = i;
+      // Reaching back past a skipped long component means being part of it.
+      if (at - start > maximumRunLength + surroundingLength || start < joinsLongBefore) return { long: at + 1 };
+    }
+  }
+  let last = at;
+  for (let i = at + 1; i < bytes.length && i - last <= surroundingLength; i++) {
+    if (K[bytes[i]] === 0) {
+      last = i;
+      if (last - start > maximumRunLength + surroundingLength) return { long: last + 1 };
+    }
+  }
+  return { start, end: last + 1 };
+}
+
+/** Judges a component (see the top of this file): the finding it holds, if any. */
+function judge(bytes: Uint8Array, K: Uint8Array, component: Component): Run | undefined {
+  const { start, end } = component;
+  let regionStart = -1, regionEnd = -1, acceptedBytes = 0, ratioSum = 0;
+  let pieceStart = start, gap = 0;
+  for (let i = start; i <= end; i++) {
+    const atEnd = i === end;
+    if (!atEnd && K[bytes[i]] === 0) {
+      if (gap >= pieceGap) pieceStart = i;
+      gap = 0;
+      continue;
+    }
+    gap++;
+    if (gap === pieceGap || atEnd) {
+      const pieceEnd = i - gap + 1;
+      const length = pieceEnd - pieceStart;
+      if (length >= minimumRunLength) {
+        const ratio = shannonEntropy(bytes, pieceStart, length) / highEntropyThreshold(length);
+        if (ratio >= 1 && looksRandom(bytes, pieceStart, length)) {
+          if (regionStart < 0) regionStart = pieceStart;
+          regionEnd = pieceEnd;
+          acceptedBytes += length;
+          ratioSum += ratio * length;
+        }
+      }
+    }
+  }
+  if (regionStart < 0) return undefined;
+  const length = regionEnd - regionStart;
+  if (length > maximumRunLength || regionStart < surroundingLength) return undefined;
+  const rightLength = Math.min(surroundingLength, bytes.length - regionEnd);
+  const left = lowSurroundingEntropy(bytes, regionStart - surroundingLength, surroundingLength);
+  const right = rightLength > 0 ? lowSurroundingEntropy(bytes, regionEnd, rightLength) : 0;
+  if (left < 0 || right < 0) return undefined;
+  const surroundings = Math.max(left, right);
+  const entropy = shannonEntropy(bytes, regionStart, length);
+  // Longer and more random runs first; among equals, those standing out more.
+  const score = (ratioSum / acceptedBytes) * Math.log2(acceptedBytes) - 0.1 * surroundings;
+  return { start: regionStart, length, entropy, surroundings, score };
+}
+
+/**
+ * Key-like high-entropy runs starting in bytes[0..bodyLength) (see the top of this file). At
+ * most the best `cap` (100), in offset order.
+ */
+export function findHighEntropyRuns(bytes: Uint8Array, bodyLength: number, cap = maximumFindingsPerChunk): Run[] {
+  const found = new Map<number, Run>();
+  const limit = Math.min(bytes.length, bodyLength + maximumRunLength + 4 * surroundingLength);
+  const shift = (4 - (bytes.byteOffset & 3)) & 3;
+  const count = Math.max(0, (limit - shift) >> 2);
+  const W = new Int32Array(bytes.buffer, bytes.byteOffset + shift, count);
+  const maximumSpanInWords = ((maximumRunLength + 2 * surroundingLength) >> 2) + 2;
+  // Components are 32 bytes of K apart, which always holds 7 whole K-words: splitting at 7
+  // K-words never joins two components, so the length limit drops no short component.
+  const gapInWords = (surroundingLength >> 2) - 2;
+  const H = 0x80808080 | 0;
+
+  /** Per background: bytes before this are in components already examined or skipped, and the last skip. */
+  let doneUntil = 0;
+  let skippedUntil = -1;
+  /** Examines words [firstWord, lastWord] (holding bytes not in K) byte by byte. */
+  const examine = (K: Uint8Array, firstWord: number, lastWord: number) => {
+    const from = Math.max(doneUntil, shift + 4 * firstWord), to = Math.min(bytes.length, shift + 4 * lastWord + 4);
+    let at = from;
+    for (; at < to; at++) {
+      if (K[bytes[at]] === 1) continue;
+      const c = componentAt(bytes, K, at, skippedUntil);
+      if (c === 'unseen' || 'long' in c) {
+        // Its left end is before the chunk, or it is too long: skip it.
+        at = skippedUntil = skipComponent(bytes, K, c === 'unseen' ? at : c.long - 1);
+        at--;
+        continue;
+      }
+      at = c.end + surroundingLength - 1;
+      if (c.start >= bodyLength) continue;
+      const run = judge(bytes, K, c);
+      if (!run || run.start >= bodyLength) continue;
+      run.againstZeros = K === ZERO;
+      if (!found.has(run.start) || run.againstZeros) found.set(run.start, run);
+    }
+    doneUntil = Math.max(doneUntil, at);
+  };
+
+  // The word pass, both backgrounds at once: stretches of words holding a byte not in K, at
+  // most ~1 KiB long between 7 K-words (zeros: any non-zero word; text: a word with a byte
+  // >= 0x80). Then the short stretches are examined byte by byte, against zeros first.
+  let zeroFirst = -1, zeroLast = -(1 << 30), textFirst = -1, textLast = -(1 << 30);
+  const zeroSegments: number[] = [], textSegments: number[] = [];
+  for (let j = 0; j < count; j++) {
+    const w = W[j];
+    if (w !== 0) {
+      if (j - zeroLast > gapInWords) {
+        if (zeroFirst >= 0 && zeroLast - zeroFirst < maximumSpanInWords) zeroSegments.push(zeroFirst, zeroLast);
+        zeroFirst = j;
+      }
+      zeroLast = j;
+      if ((w & H) !== 0) {
+        if (j - textLast > gapInWords) {
+          if (textFirst >= 0 && textLast - textFirst < maximumSpanInWords) textSegments.push(textFirst, textLast);
+          textFirst = j;
+        }
+        textLast = j;
+      }
+    }
+  }
+  if (zeroFirst >= 0 && zeroLast - zeroFirst < maximumSpanInWords) zeroSegments.push(zeroFirst, zeroLast);
+  if (textFirst >= 0 && textLast - textFirst < maximumSpanInWords) textSegments.push(textFirst, textLast);
+  doneUntil = 0;
+  skippedUntil = -1;
+  for (let k = 0; k < zeroSegments.length; k += 2) examine(ZERO, zeroSegments[k], zeroSegments[k + 1]);
+  doneUntil = 0;
+  skippedUntil = -1;
+  for (let k = 0; k < textSegments.length; k += 2) examine(TEXT_OR_NUL, textSegments[k], textSegments[k + 1]);
+
+  // Of overlapping runs keep those judged against zeros (the same key seen against text is
+  // trimmed of its text-like bytes), then the best; then at most the cap, in offset order.
+  const runs = [...found.values()].sort((a, b) => Number(b.againstZeros) - Number(a.againstZeros) || b.score - a.score || a.start - b.start);
+  const kept: Run[] = [];
+  for (const r of runs) {
+    if (kept.some((k) => r.start < k.start + k.length && k.start < r.start + r.length)) continue;
+    kept.push(r);
+    if (kept.length >= cap) break;
+  }
+  return kept.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * From a byte inside a long component, a position not past the start of the next component:
+ * the first of 7 whole words of K in a row (every gap between components holds 7), found word
+ * by word. It may fall inside the component (a gap of 28 to 31 bytes): that costs a second
+ * look, never a missed component.
+ */
+function skipComponent(bytes: Uint8Array, K: Uint8Array, at: number): number {
+  let run = 0;
+  let i = (at + 4) & ~3;
+  for (; i + 4 <= bytes.length; i += 4) {
+    if (K[bytes[i]] & K[bytes[i + 1]] & K[bytes[i + 2]] & K[bytes[i + 3]]) {
+      if (++run === 7) return i - 24;
+    } else run = 0;
+  }
+  return bytes.length;
+}
+
+export const entropyDetector: Detector = {
+  id: 'entropy',
+  maxMatchLengthInBytes: maximumRunLength + 4 * surroundingLength,
+  *scan(bytes, bodyLength) {
+    for (const run of findHighEntropyRuns(bytes, bodyLength)) {
+      const match: Match = {
+        start: run.start,
+        length: run.length,
+        detector: 'entropy',
+        kind: 'high-entropy',
+        severity: 'low',
+        confidence: Math.min(0.5, 0.3 + 0.05 * Math.log2(run.length / minimumRunLength)),
+        encoding: 'binary',
+        evidence: redactedBinaryEvidence(`high-entropy run, ${run.entropy.toFixed(2)} bits/byte`, run.length),
+        note: `${run.entropy.toFixed(2)} bits/byte over ${run.length} bytes (random data of this length: ≥ ${highEntropyThreshold(run.length).toFixed(2)}), surroundings ≤ ${run.surroundings.toFixed(2)} bits/byte`,
+      };
+      yield match;
+    }
+  },
+};
