@@ -38,7 +38,7 @@ export class ChunkPool {
 
   constructor(threads: number) {
     this.piscina = new Piscina({
-      filename: new URL('./worker.js', import.meta.url).href,
+      filename: new URL('./worker-entry.cjs', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 1000,
