@@ -273,6 +273,10 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
               }
               dispatch(chunk);
             }
+            // A dump still being written (or truncated under us) is scanned as far as it goes, and said so.
+            if (!options.signal?.aborted && bytes !== size) {
+              fileWarnings.push({ path: source.path, reason: `file changed size while read: ${size} bytes when opened, ${bytes} bytes read` });
+            }
           }
           await Promise.all(inFlight);
           // Heap dumps have objects, not mapped regions: say which object each finding is in.

@@ -119,6 +119,9 @@ describe.concurrent('files that change while read', () => {
     await appending;
     expectHealthy(r, 1);
     expect(findingsOf(r).map((f) => [f.offset, f.detector, f.severity])).toEqual([[1000, 'pem', 'high']]);
+    // Bytes read past the size it had when opened are reported, never silent.
+    const read = Number(/scanned 1 file\(s\), (\d+) bytes/.exec(r.stderrText)?.[1]);
+    if (read > 1000 + pem.length + (1 << 20)) expect(r.stderrText).toMatch(/file changed size while read: \d+ bytes when opened, \d+ bytes read/);
   });
 
   test('a file that shrinks while it is read (a child truncates it step by step) → no crash, no hang', async ({ expect }) => {
@@ -135,6 +138,10 @@ describe.concurrent('files that change while read', () => {
     // Read to its new end: the key (at 1000, inside the first 64 KiB that always remain) is found.
     expect(r.code).toBe(1);
     expect(findingsOf(r).map((f) => f.offset)).toEqual([1000]);
+    // ...and the change is reported, not silent (unless the scan outran the child).
+    if (!/file changed size while read: \d+ bytes when opened, \d+ bytes read/.test(r.stderrText)) {
+      expect(r.stderrText).toMatch(/scanned 1 file\(s\), 16778\d+ bytes/);
+    }
   });
 });
 
