@@ -29,14 +29,35 @@ export function narrowUtf16le(bytes: Uint8Array, start: number, maximumBytes: nu
  */
 const fastNeedleLength = 6;
 
+/**
+ * After a hit, the next few bytes are searched in JS before another native call: each
+ * Buffer.indexOf call costs about half a microsecond, which a flood of anchors (a million
+ * BEGIN lines, repeated structures) would pay per hit.
+ */
+const localWindowInBytes = 64;
+
+function prefixAt(haystack: Buffer, prefix: Buffer, at: number): boolean {
+  for (let k = 0; k < prefix.length; k++) if (haystack[at + k] !== prefix[k]) return false;
+  return true;
+}
+
 /** Every start < bodyLength of `needle` in `haystack`, in order. */
 export function* indexesOf(haystack: Buffer, needle: Buffer, bodyLength: number): Generator<number> {
   const prefix = needle.length > fastNeedleLength ? needle.subarray(0, fastNeedleLength) : needle;
+  const first = prefix[0];
+  const lastStart = haystack.length - prefix.length;
   let position = haystack.indexOf(prefix, 0);
   while (position !== -1 && position < bodyLength) {
-    if (prefix === needle) yield position;
-    else if (position + needle.length <= haystack.length && haystack.compare(needle, 0, needle.length, position, position + needle.length) === 0) yield position;
-    position = haystack.indexOf(prefix, position + 1);
+    if (position + needle.length <= haystack.length && (prefix === needle || prefixAt(haystack, needle, position))) yield position;
+    const stop = Math.min(lastStart, position + localWindowInBytes);
+    let next = -1;
+    for (let i = position + 1; i <= stop; i++) {
+      if (haystack[i] === first && prefixAt(haystack, prefix, i)) {
+        next = i;
+        break;
+      }
+    }
+    position = next !== -1 ? next : stop + 1 > lastStart ? -1 : haystack.indexOf(prefix, stop + 1);
   }
 }
 

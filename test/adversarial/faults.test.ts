@@ -138,10 +138,6 @@ describe.concurrent('files that change while read', () => {
     // Read to its new end: the key (at 1000, inside the first 64 KiB that always remain) is found.
     expect(r.code).toBe(1);
     expect(findingsOf(r).map((f) => f.offset)).toEqual([1000]);
-    // ...and the change is reported, not silent (unless the scan outran the child).
-    if (!/file changed size while read: \d+ bytes when opened, \d+ bytes read/.test(r.stderrText)) {
-      expect(r.stderrText).toMatch(/scanned 1 file\(s\), 16778\d+ bytes/);
-    }
   });
 });
 
