@@ -3,15 +3,12 @@
 // One block (at most 4 MiB) is decoded and handed on at a time. The legacy format (`lz4 -l`)
 // is not supported.
 import type { ByteReader } from './byte-reader.js';
+import { nextFrame, u32le } from './frames.js';
 import { DecodeError } from './limits.js';
 
 const LZ4_MAGIC = 0x184d2204;
 const HISTORY_IN_BYTES = 64 * 1024;
 const BLOCK_SIZES: Record<number, number> = { 4: 64 * 1024, 5: 256 * 1024, 6: 1024 * 1024, 7: 4 * 1024 * 1024 };
-
-function u32le(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-}
 
 /**
  * Decodes one LZ4 block from `src` into `dst` starting at `dstStart`; bytes before dstStart are
@@ -73,20 +70,10 @@ export async function* unlz4(input: ByteReader): AsyncGenerator<Uint8Array> {
   const truncated = (what: string): never => fail(`truncated: the stream ends inside ${what} at compressed offset ${input.position - start}`);
   let frames = 0;
   for (;;) {
-    const have = await input.fill(4);
-    if (have === 0 && frames > 0) return;
-    if (have < 4) truncated('a frame header');
-    const frameAt = input.position;
-    const magic = u32le(input.peek(4), 0);
-    if (magic >>> 4 === 0x184d2a5) {
-      const header = await input.read(8);
-      if (header.length < 8) truncated('a skippable frame');
-      const size = u32le(header, 4);
-      if ((await input.skip(size)) < size) truncated('a skippable frame');
-      frames++;
-      continue;
-    }
-    if (magic !== LZ4_MAGIC) {
+    const next = await nextFrame(input, () => frames, () => frames++, truncated);
+    if (!next) return;
+    const frameAt = next.at;
+    if (next.magic !== LZ4_MAGIC) {
       fail(frames === 0 ? 'is not an LZ4 frame' : `corrupt: ${frames} frame(s) decoded, then bytes that are not an LZ4 frame at compressed offset ${frameAt - start}`, frameAt);
     }
     const descriptor = await input.read(6);

@@ -4,14 +4,11 @@
 // handed on block by block), and a failure is placed at the block where it happened.
 import { Decompress } from 'fzstd';
 import type { ByteReader } from './byte-reader.js';
+import { nextFrame, u32le } from './frames.js';
 import { DecodeError, MAX_ZSTD_WINDOW_IN_BYTES } from './limits.js';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const BLOCK_MAX_IN_BYTES = 128 * 1024;
-
-function u32le(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-}
 
 function concat(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
@@ -43,21 +40,10 @@ export async function* unzstd(input: ByteReader): AsyncGenerator<Uint8Array> {
   };
   let frames = 0;
   for (;;) {
-    const have = await input.fill(4);
-    if (have === 0 && frames > 0) break;
-    if (have < 4) truncated('a frame header');
-    const magicAt = input.position;
-    const magic = u32le(input.peek(4), 0);
-    if (magic >>> 4 === 0x184d2a5) {
-      // Skippable frame: magic, 4-byte size, user data. Not decoded, not scanned.
-      const header = await input.read(8);
-      if (header.length < 8) truncated('a skippable frame');
-      const size = u32le(header, 4);
-      if ((await input.skip(size)) < size) truncated('a skippable frame');
-      frames++;
-      continue;
-    }
-    if (magic !== ZSTD_MAGIC) {
+    const next = await nextFrame(input, () => frames, () => frames++, truncated);
+    if (!next) break;
+    const magicAt = next.at;
+    if (next.magic !== ZSTD_MAGIC) {
       fail(frames === 0 ? 'is not a zstd frame' : `corrupt: ${frames} frame(s) decoded, then bytes that are not a zstd frame at compressed offset ${magicAt - start}`, magicAt);
     }
     // Frame header: descriptor, window descriptor, dictionary id, content size.
