@@ -158,7 +158,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   const buffers = new BufferPool(chunkSizeInBytes + marginInBytes, 2 * jobs + 1);
   const fileConcurrency = 2 * jobs;
 
-  const scanOne = async (source: InputSource): Promise<{ findings: Finding[]; bytes: number; errors: ScanError[]; warnings: Skipped[]; layout?: DumpLayout }> => {
+  const scanOne = async (source: InputSource): Promise<{ findings: Finding[]; bytes: number; scannedBytes: number; skippedRanges: FileSummary['skippedRanges']; errors: ScanError[]; warnings: Skipped[]; layout?: DumpLayout }> => {
     const fileErrors: ScanError[] = [];
     const fileWarnings: Skipped[] = [];
     let layout: DumpLayout | undefined;
@@ -167,6 +167,9 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     // Content decompressed from a container in the file: findings at positions in each stream, placed at the end.
     const streams: Array<{ place: Place; findings: Finding[]; layout?: DumpLayout }> = [];
     let bytes = 0;
+    /** Coverage of the file's own bytes: what the detectors saw, and every range they did not, with why. */
+    let scannedBytes = 0;
+    const skippedRanges: Array<{ from: number; to: number; reason: string }> = [];
     const inFlight: Promise<void>[] = [];
     /** `into` is where the chunk's findings go (offsets in that byte stream); progress counts the file's own bytes only. */
     const dispatch = (chunk: FilledChunk, into: Finding[] = fileFindings) => {
@@ -182,6 +185,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           (result) => {
             buffers.release(result.buffer);
             if (ownBytes) options.onBytesScanned?.(chunk.bodyLength);
+            if (ownBytes && result.failures.length === 0) scannedBytes += chunk.bodyLength;
+            if (ownBytes && result.failures.length > 0) skippedRanges.push({ from: chunk.offset, to: chunk.offset + chunk.bodyLength, reason: `detector ${result.failures.map((f) => f.detector).join(', ')} failed` });
             for (const failure of result.failures) {
               fileErrors.push({ path: source.path, offset: chunk.offset, message: `detector ${failure.detector} failed on the chunk at offset ${chunk.offset}: ${failure.message}` });
             }
@@ -204,6 +209,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           },
           (error) => {
             buffers.replaceLost();
+            if (ownBytes) skippedRanges.push({ from: chunk.offset, to: chunk.offset + chunk.bodyLength, reason: 'worker failed' });
             fileErrors.push({ path: source.path, offset: chunk.offset, message: `worker failed on the chunk at offset ${chunk.offset}: ${describeError(error)}` });
           },
         ),
@@ -319,7 +325,9 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     const merged = lowerPublishedTestKeys(applyInventory(all, inventory), testKeys);
     const placed = layout ? merged.map((f) => placeInMemory(f, layout!)) : merged;
     const described = objects?.size ? placed.map((f) => (objects!.has(f.offset) && !f.region ? { ...f, region: objects!.get(f.offset)!.region } : f)) : placed;
-    return { findings: described, bytes, errors: fileErrors, warnings: fileWarnings, layout };
+    skippedRanges.sort((a, b) => a.from - b.from);
+    // A container's bytes count as scanned when all of its content was (its errors say otherwise).
+    return { findings: described, bytes, scannedBytes: streams.length > 0 && fileErrors.length === 0 ? bytes : scannedBytes, skippedRanges, errors: fileErrors, warnings: fileWarnings, layout };
   };
 
   try {
@@ -339,6 +347,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       perFile.push({
         path: source.path,
         bytes: done.bytes,
+        scannedBytes: done.scannedBytes,
+        skippedRanges: done.skippedRanges,
         findings: done.findings.length,
         ...(done.layout ? { format: done.layout.format } : {}),
         ...(done.layout && Object.keys(done.layout.facts).length ? { facts: done.layout.facts } : {}),

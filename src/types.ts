@@ -100,7 +100,12 @@ export interface Skipped {
 
 export interface FileSummary {
   path: string;
+  /** Bytes read from the input (for a compressed container: its compressed bytes). */
   bytes: number;
+  /** Bytes of the input every detector ran over: equal to `bytes` unless a range was skipped. */
+  scannedBytes: number;
+  /** Ranges of the input not scanned, with the reason (a worker or detector failure). */
+  skippedRanges: Array<{ from: number; to: number; reason: string }>;
   findings: number;
   /** What the content says the file is: 'elf-core', 'minidump', ..., 'raw'. */
   format?: string;

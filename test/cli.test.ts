@@ -143,7 +143,7 @@ describe.concurrent('report formats on a planted RSA PKCS#8 key', () => {
     expect(doc.summary.findingsBySeverity).toEqual({ critical: 0, high: 1, medium: 0, low: 0 });
     expect(doc.summary.skipped).toEqual([]);
     expect(doc.summary.warnings).toEqual([]);
-    expect(doc.summary.perFile).toEqual([{ path: planted, format: 'raw', bytes: plantedBytes.length, findings: 1 }]);
+    expect(doc.summary.perFile).toEqual([{ path: planted, format: 'raw', bytes: plantedBytes.length, scannedBytes: plantedBytes.length, skippedRanges: [], findings: 1 }]);
     expect(doc.summary.interrupted).toBe(false);
     expect(doc.summary).not.toHaveProperty('errors');
     expect(doc.errors).toEqual([]);

@@ -47,6 +47,12 @@ describe.concurrent('worker faults', () => {
     const expected = files.flatMap((file) => chunkOffsets(fs.statSync(file).size).map((offset) => ({ path: file, offset })));
     expect(doc.errors.map((e: { path: string; offset: number }) => ({ path: e.path, offset: e.offset }))).toEqual(expected);
     for (const e of doc.errors) expect(e.message).toMatch(new RegExp(`worker failed on the chunk at offset ${e.offset}`));
+    // Coverage says it too: nothing scanned, every chunk a skipped range with its reason.
+    for (const f of doc.summary.perFile) {
+      expect(f.scannedBytes).toBe(0);
+      expect(f.skippedRanges.map((r: { from: number; reason: string }) => [r.from, r.reason])).toEqual(chunkOffsets(fs.statSync(f.path).size).map((offset) => [offset, 'worker failed']));
+      expect(f.skippedRanges.reduce((n: number, r: { from: number; to: number }) => n + r.to - r.from, 0)).toBe(f.bytes);
+    }
     for (const { path: file, offset } of expected) expect(r.stderrText).toContain(`dumpguard: error: ${file} @${offset}: worker failed`);
   });
 
