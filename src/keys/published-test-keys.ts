@@ -13,6 +13,15 @@ export const PUBLISHED_TEST_KEYS: ReadonlyArray<readonly [fingerprint: string, n
   ['SHA256:BuP9j9opu2CrWVV95h7bCuzbIxE0vjDnW0Vfjht5L6k', 'RFC 8037 A.1 Ed25519 example'],
   ['SHA256:K9G7DESol8MKeqCZHN442AYv5EHeUNoPRoJTRPYC6Cc', 'RFC 7515 A.3 ES256 example'],
   ['SHA256:UblEzfpUTUwyc6pr81BiWn3VO7tqcXIydPU4sZogd2A', 'RFC 7517 A.2 EC example'],
+  // The RSA keys `openssl speed` compiles in (OpenSSL apps/testrsa.h): in the data segment of
+  // every openssl executable, so in every core of an openssl command (read from such a core).
+  ['SHA256:cFUGbuOWnCXWbBuJHCUug9tlOuaDTNYOSSUKSvc6l/4', 'OpenSSL apps/testrsa.h test_rsa_512'],
+  ['SHA256:DqfK+d0H/Xn+Is6177vX1ERdIx6S7hvzsqAi6v+wBJU', 'OpenSSL apps/testrsa.h test_rsa_1024'],
+  ['SHA256:pv3CxtB6qHfjrDYMLOXvtpq33OL9jfPBvOBWSxcRS8I', 'OpenSSL apps/testrsa.h test_rsa_2048'],
+  ['SHA256:AeZ+ViRLQ7Zo4rmml9qq/PtQH6eN4vzEqjK9rm3ZSvY', 'OpenSSL apps/testrsa.h test_rsa_3072'],
+  ['SHA256:ra3DJGu0gwVRxtoUPXRicnlnvaUwWa5vFSMjsKumlZU', 'OpenSSL apps/testrsa.h test_rsa_4096'],
+  ['SHA256:0tjH0d4eEY6BDBXrf42VYKQz4VzVXqxSqt6B1mac8TM', 'OpenSSL apps/testrsa.h test_rsa_7680'],
+  ['SHA256:zr9ZpGXM2cQqf39qeJzHQdQ8rLxQJYftHF8PTkRfHDk', 'OpenSSL apps/testrsa.h test_rsa_15360'],
 ];
 
 export function publishedTestKeys(): Inventory {

@@ -60,6 +60,41 @@ describe('ELF cores', () => {
   }, 120_000);
 });
 
+describe('ELF cores of openssl s_server', () => {
+  test.skipIf(!hasGcore)('a live s_server holding a TLS key: every finding at the address readelf gives, no stranger high', async () => {
+    const keyFile = path.join(tmp, 'server.key');
+    const certFile = path.join(tmp, 'server.crt');
+    writeFileSync(keyFile, pkcs8Pem(keys.ec.privateKey));
+    execFileSync('openssl', ['req', '-x509', '-key', keyFile, '-out', certFile, '-subj', '/CN=dumpguard test', '-days', '1'], { stdio: 'ignore' });
+    const child = spawn('openssl', ['s_server', '-key', keyFile, '-cert', certFile, '-accept', '127.0.0.1:0', '-www'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(child);
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve())); // "ACCEPT": the key is loaded
+    const prefix = path.join(tmp, 's_server');
+    execFileSync('gcore', ['-o', prefix, String(child.pid)], { stdio: 'ignore' });
+    child.kill('SIGKILL');
+    const core = `${prefix}.${child.pid}`;
+    const loads = readelfLoads(core);
+    const { findings, summary } = await scan([core], { jobs: 2 });
+    // What is really there depends on how OpenSSL freed the PEM it read: whatever is found
+    // must be placed exactly, and no key but the server's may be claimed with high severity.
+    for (const f of findings) {
+      const expected = readelfAddressOf(loads, f.offset);
+      expect(f.address, `finding at ${f.offset}`).toBe(expected ? '0x' + expected.address.toString(16) : undefined);
+    }
+    expect(findings.filter((f) => f.severity === 'high' && f.fingerprint !== keys.ec.fingerprint)).toEqual([]);
+    // The openssl executable carries `openssl speed`'s RSA test keys in its data segment: they
+    // are found, placed in the executable's mapping, and lowered as published test keys.
+    for (const f of findings.filter((x) => x.fingerprint !== keys.ec.fingerprint)) {
+      expect(f.severity).toBe('low');
+      expect(f.note).toMatch(/published test key \(OpenSSL apps\/testrsa\.h test_rsa_\d+\)/);
+      expect(f.region).toMatch(/ openssl$/);
+    }
+    expect(summary.perFile[0]).toMatchObject({ format: 'elf-core', facts: { pid: child.pid } });
+    expect(String(summary.perFile[0].facts?.command)).toContain('openssl');
+    console.log(`s_server core: ${findings.length} finding(s): ${findings.map((f) => `${f.kind}@${f.address} ${f.region}`).join('; ') || 'none'}`);
+  }, 60_000);
+});
+
 describe('minidumps', () => {
   test('a key inside a thread stack range: address and region', async () => {
     const pem = Buffer.from(pkcs8Pem(keys.ed25519.privateKey));
