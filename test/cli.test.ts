@@ -4,26 +4,18 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { cliPath, jsonlFindings, runCli, spawnCli, type CliResult } from './helpers/cli.js';
 import { fingerprintOf, jsonEscaped, pkcs8Pem, pseudoRandomBytes, testKeys, utf16le } from './helpers/keys.js';
+import { tempTree } from './helpers/temp-tree.js';
 
 const packageVersion: string = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 const isRoot = process.getuid?.() === 0;
 const FINDING_KEYS = ['path', 'offset', 'length', 'detector', 'kind', 'severity', 'confidence', 'encoding', 'fingerprint', 'evidence'];
 const MiB = 1024 * 1024;
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dumpguard-cli-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-
-function put(relative: string, data: Buffer | string): string {
-  const full = path.join(root, relative);
-  fs.mkdirSync(path.dirname(full), { recursive: true });
-  fs.writeFileSync(full, data);
-  return full;
-}
+const { root, put } = tempTree('dumpguard-cli-');
 
 // ---- keys and the findings they must produce ----------------------------------------------
 
@@ -508,10 +500,11 @@ describe.concurrent('FIFOs and symbolic links', () => {
     expect(r.stderrText).toContain(`scanned 1 file(s), ${bytes.length} bytes`);
   }, 20_000);
 
-  test('SIGTERM while a named FIFO is idle stops the scan: exit 143 (interrupted), no hang', async ({ expect }) => {
-    const fifo = path.join(root, 'idle.fifo');
+  /** Starts a scan that waits on an idle FIFO (after `before`), then sends it `signal`. */
+  async function interruptWhileWaitingOnFifo(name: string, before: string[], format: string, signal: NodeJS.Signals) {
+    const fifo = path.join(root, name);
     execFileSync('mkfifo', [fifo]);
-    const { child, done } = spawnCli(['scan', fifo, '--format', 'jsonl'], { timeoutMs: 8_000 });
+    const { child, done } = spawnCli(['scan', ...before, fifo, '--format', format, '--jobs', '1'], { timeoutMs: 8_000 });
     const writer = fs.createWriteStream(fifo);
     writer.on('error', () => {});
     try {
@@ -522,43 +515,31 @@ describe.concurrent('FIFOs and symbolic links', () => {
         writer.once('error', reject);
       });
       writer.write(pseudoRandomBytes(100, 53));
-      child.kill('SIGTERM');
-      const r = await done;
-      expect(r.timedOut).toBe(false);
-      expect(r.code).toBe(143);
-      expect(r.stderrText).toContain('interrupted (SIGTERM)');
+      child.kill(signal);
+      return await done;
     } finally {
       child.kill('SIGKILL');
       releaseFifoWriter(fifo, writer);
     }
+  }
+
+  test('SIGTERM while a named FIFO is idle stops the scan: exit 143 (interrupted), no hang', async ({ expect }) => {
+    const r = await interruptWhileWaitingOnFifo('idle.fifo', [], 'jsonl', 'SIGTERM');
+    expect(r.timedOut).toBe(false);
+    expect(r.code).toBe(143);
+    expect(r.stderrText).toContain('interrupted (SIGTERM)');
   }, 20_000);
 
   test('SIGINT: the report so far is written with "complete": false, exit 130', async ({ expect }) => {
-    const fifo = path.join(root, 'idle-int.fifo');
-    execFileSync('mkfifo', [fifo]);
-    const { child, done } = spawnCli(['scan', planted, fifo, '--format', 'json', '--jobs', '1'], { timeoutMs: 8_000 });
-    const writer = fs.createWriteStream(fifo);
-    writer.on('error', () => {});
-    try {
-      await new Promise<void>((resolve, reject) => {
-        writer.once('open', () => resolve());
-        writer.once('error', reject);
-      });
-      writer.write(pseudoRandomBytes(100, 54));
-      child.kill('SIGINT');
-      const r = await done;
-      expect(r.timedOut).toBe(false);
-      expect(r.code).toBe(130);
-      const doc = JSON.parse(r.stdoutText);
-      expect(doc.complete).toBe(false);
-      expect(doc.summary.interrupted).toBe(true);
-      // Only files that finished before the interrupt are in it (the planted one, if it did).
-      expect(doc.findings.every((f: { path: string }) => f.path === planted)).toBe(true);
-      expect(r.stderrText).toContain('interrupted (SIGINT)');
-    } finally {
-      child.kill('SIGKILL');
-      releaseFifoWriter(fifo, writer);
-    }
+    const r = await interruptWhileWaitingOnFifo('idle-int.fifo', [planted], 'json', 'SIGINT');
+    expect(r.timedOut).toBe(false);
+    expect(r.code).toBe(130);
+    const doc = JSON.parse(r.stdoutText);
+    expect(doc.complete).toBe(false);
+    expect(doc.summary.interrupted).toBe(true);
+    // Only files that finished before the interrupt are in it (the planted one, if it did).
+    expect(doc.findings.every((f: { path: string }) => f.path === planted)).toBe(true);
+    expect(r.stderrText).toContain('interrupted (SIGINT)');
   }, 20_000);
 });
 

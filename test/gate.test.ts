@@ -4,14 +4,14 @@
 import { execFile } from 'node:child_process';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import AjvDraft04 from 'ajv-draft-04';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { cliPath, jsonlFindings, repoRoot, runCli, type CliOptions, type CliResult } from './helpers/cli.js';
 import { fingerprintOf, pkcs8Pem, pseudoRandomBytes, testKeys } from './helpers/keys.js';
+import { tempTree } from './helpers/temp-tree.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -22,15 +22,7 @@ function expectExit(r: CliResult, code: number): void {
 }
 const MiB = 1024 * 1024;
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dumpguard-gate-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-
-function put(relative: string, data: Buffer | string): string {
-  const full = path.join(root, relative);
-  fs.mkdirSync(path.dirname(full), { recursive: true });
-  fs.writeFileSync(full, data);
-  return full;
-}
+const { root, put } = tempTree('dumpguard-gate-');
 function folder(relative: string): string {
   const full = path.join(root, relative);
   fs.mkdirSync(full, { recursive: true });
