@@ -23,6 +23,8 @@ import { applyInventory, loadInventory } from './keys/inventory.js';
 import { lowerPublishedTestKeys, publishedTestKeys } from './keys/published-test-keys.js';
 import { Gate, type GateRules } from './gate.js';
 import { mergeFileFindings } from './merge.js';
+import { loadKnownTargets } from './raw/known.js';
+import { FilePublicKeys, searchRawKeysOfFile } from './raw/search.js';
 import { describeOffsets, fileReader, locate, readLayout, type DumpLayout } from './formats/index.js';
 import { BufferPool, ChunkPool } from './pool/pool.js';
 import type { DetectorId, FileSummary, Finding, ScanError, Severity, Skipped, Summary } from './types.js';
@@ -64,6 +66,8 @@ export interface ScanOptions {
   maxExpansionRatio?: number;
   /** A stream cut short by a limit, or corrupt, truncated or unsupported content, is a warning instead of an error (exit 2). */
   allowPartial?: boolean;
+  /** Raw keys (detector raw): also through CA root keys, primes tested over the whole file, wider neighbourhoods. Slow. */
+  deep?: boolean;
 }
 
 export interface ScanResult {
@@ -142,6 +146,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   const testKeys = new Map([...publishedTestKeys(), ...(await loadInventory(options.testKeys ?? []))]);
   const gate = new Gate(options.gate ?? {});
   const detectorIds = enabled.map((d) => d.id);
+  const rawKnownTargets = detectorIds.includes('raw') ? await loadKnownTargets(options.knownKeys ?? []) : [];
 
   const skipped: Skipped[] = [];
   const warnings: Skipped[] = [];
@@ -171,6 +176,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     let scannedBytes = 0;
     const skippedRanges: Array<{ from: number; to: number; reason: string }> = [];
     const inFlight: Promise<void>[] = [];
+    const publicKeys = new FilePublicKeys();
     /** `into` is where the chunk's findings go (offsets in that byte stream); progress counts the file's own bytes only. */
     const dispatch = (chunk: FilledChunk, into: Finding[] = fileFindings) => {
       const ownBytes = into === fileFindings;
@@ -190,6 +196,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
             for (const failure of result.failures) {
               fileErrors.push({ path: source.path, offset: chunk.offset, message: `detector ${failure.detector} failed on the chunk at offset ${chunk.offset}: ${failure.message}` });
             }
+            if (ownBytes) publicKeys.add(result.publics);
             for (const m of result.matches) {
               into.push({
                 path: source.path,
@@ -285,6 +292,10 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
             }
           }
           await Promise.all(inFlight);
+          // Private keys in raw integer form, through the public keys seen (src/raw/search.ts): a second pass.
+          if (detectorIds.includes('raw') && streams.length === 0 && !options.signal?.aborted) {
+            await searchRawKeysOfFile({ path: source.path, handle, size: bytes, buffers, run: (task) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false }, publicKeys.targets(rawKnownTargets, options.deep ?? false), fileFindings, fileErrors);
+          }
           // Heap dumps have objects, not mapped regions: say which object each finding is in.
           if (layout && fileFindings.length > 0) objects = await describeOffsets(layout.format, fileReader(handle), size, fileFindings.map((f) => f.offset));
         } finally {

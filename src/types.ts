@@ -3,7 +3,7 @@
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 
-export type DetectorId = 'pem' | 'der' | 'windows-blob' | 'jwk' | 'openssh' | 'base64' | 'pgp' | 'entropy' | 'aes';
+export type DetectorId = 'pem' | 'der' | 'windows-blob' | 'jwk' | 'openssh' | 'base64' | 'pgp' | 'entropy' | 'aes' | 'raw';
 
 export type KeyKind =
   | 'rsa-private-key'
@@ -24,7 +24,9 @@ export type KeyKind =
   | 'high-entropy'
   | 'aes-key-schedule';
 
-export type Encoding = 'binary' | 'ascii' | 'utf16le' | 'json-escaped' | 'base64';
+export type Encoding = 'binary' | 'ascii' | 'utf16le' | 'json-escaped' | 'base64'
+  /** Raw integers (detector raw): big-endian, little-endian limbs, LE 32-bit words in big-endian order (src/raw/targets.ts). */
+  | 'raw-be' | 'raw-le' | 'raw-words';
 
 /** A slice of an input: `bytes` = body + margin; only matches starting in the body belong to it. */
 export interface Chunk {

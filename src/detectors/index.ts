@@ -8,9 +8,10 @@ import { jwkDetector } from './jwk.js';
 import { opensshDetector } from './openssh.js';
 import { pgpDetector } from './pgp.js';
 import { pemDetector } from './pem.js';
+import { rawDetector } from './raw-keys.js';
 import { windowsBlobDetector } from './windows-blob.js';
 
-export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector, jwkDetector, opensshDetector, base64DerDetector, pgpDetector, aesDetector, entropyDetector];
+export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector, jwkDetector, opensshDetector, base64DerDetector, pgpDetector, rawDetector, aesDetector, entropyDetector];
 
 /**
  * On unless asked for by name: AES key schedules (every OpenSSL process holds its random

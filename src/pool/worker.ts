@@ -4,6 +4,9 @@ import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { detectorsById } from '../detectors/index.js';
 import { describeError } from '../errors.js';
+import { collectPublics } from '../raw/collect.js';
+import { runRawTask, type RawResult, type RawTask } from '../raw/task.js';
+import type { PublicValue } from '../raw/targets.js';
 import type { DetectorId, Match } from '../types.js';
 
 export interface ChunkTask {
@@ -12,12 +15,17 @@ export interface ChunkTask {
   length: number;
   bodyLength: number;
   detectorIds: DetectorId[];
+  /** The raw-key search's own tasks (src/raw/task.ts): no detectors run. */
+  raw?: RawTask;
 }
 
 export interface ChunkResult {
   buffer: ArrayBuffer;
   matches: Match[];
   failures: Array<{ detector: DetectorId; message: string }>;
+  /** Public keys starting in the body, for the raw search (detector raw). */
+  publics?: PublicValue[];
+  raw?: RawResult;
 }
 
 /** 128 bits of SHA-256: an identity for the matched bytes that cannot be turned back into them. */
@@ -33,6 +41,7 @@ export default function scanChunk(task: ChunkTask): unknown {
   const bytes = new Uint8Array(task.buffer, 0, task.length);
   const matches: Match[] = [];
   const failures: ChunkResult['failures'] = [];
+  if (task.raw) return transferBack({ buffer: task.buffer, matches, failures, raw: runRawTask(task.raw, bytes, task.bodyLength) });
   for (const detector of detectorsById(task.detectorIds)) {
     try {
       if (fault === 'detector-throw') throw new Error('injected detector fault');
@@ -45,9 +54,20 @@ export default function scanChunk(task: ChunkTask): unknown {
     }
   }
   const result: ChunkResult = { buffer: task.buffer, matches, failures };
+  if (task.detectorIds.includes('raw')) {
+    try {
+      result.publics = collectPublics(bytes, task.bodyLength);
+    } catch (error) {
+      failures.push({ detector: 'raw', message: describeError(error) });
+    }
+  }
+  return transferBack(result);
+}
+
+function transferBack(result: ChunkResult): unknown {
   return move({
     get [transferableSymbol]() {
-      return [task.buffer];
+      return [result.buffer];
     },
     get [valueSymbol]() {
       return result;

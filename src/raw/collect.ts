@@ -1,0 +1,189 @@
+// Public keys in a chunk, collected cheaply beside the detectors (in the worker): the raw
+// search finds private integers through them. Anchored on a few fixed byte strings:
+//   SPKI rsaEncryption      30 0d 06 09 2a864886f70d010101 05 00 03 ...  BIT STRING { RSAPublicKey }
+//   SPKI id-ecPublicKey     06 07 2a8648ce3d0201 06 <curve OID> 03 ... 00 04 X Y
+//   SPKI Ed25519 / X25519   30 2a 30 05 06 03 2b 65 70|6e 03 21 00 <32 bytes>
+//   TBSCertificate v3       a0 03 02 01 02 02 ...: a self-signed CA certificate marks its key a CA root
+//   RSAPrivateKey           02 01 00 02 82|81 <n> 02 <e>: the public half of a DER private key
+//   OpenSSH wire public     00 00 00 07 "ssh-rsa" <e> <n>, "ecdsa-sha2-nistp*", "ssh-ed25519"
+// Only public values are returned. An anchor belongs to the chunk whose body it starts in.
+import { ECDH } from 'node:crypto';
+import { oid, readHeader, readTree, Tag, type Node } from '../keys/der-reader.js';
+import { curveByOid, CURVES } from '../keys/ec.js';
+import { bytesToHex, minimalBigEndian, type PublicValue } from './targets.js';
+
+const RSA_SPKI = Buffer.from('300d06092a864886f70d0101010500', 'hex');
+const EC_SPKI = Buffer.from('06072a8648ce3d020106', 'hex');
+const OKP_SPKI = Buffer.from('302a300506032b65', 'hex');
+const TBS_V3_ANCHOR = Buffer.from('a003020102', 'hex');
+const RSA_PRIVATE = [Buffer.from('0201000282', 'hex'), Buffer.from('0201000281', 'hex')];
+const SSH_RSA = Buffer.from('\x00\x00\x00\x07ssh-rsa', 'latin1');
+const SSH_ECDSA = Buffer.from('\x00\x00\x00\x13ecdsa-sha2-nistp', 'latin1');
+const SSH_ED25519 = Buffer.from('\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20', 'latin1');
+const BASIC_CONSTRAINTS_CA = [Buffer.from('0603551d1301', 'hex'), Buffer.from('0603551d1304', 'hex')];
+
+/** A chunk full of public keys (a trust store) is collected up to this many. */
+export const maximumPublicsPerChunk = 4096;
+/** How far past its anchor a public structure may reach: certificates and SPKIs stay under this. */
+export const publicStructureMarginInBytes = 16 * 1024;
+
+export function collectPublics(bytes: Uint8Array, bodyLength: number): PublicValue[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out: PublicValue[] = [];
+  const each = (needle: Buffer, visit: (at: number) => void) => {
+    for (let at = buf.indexOf(needle, 0); at !== -1 && at < bodyLength && out.length < maximumPublicsPerChunk; at = buf.indexOf(needle, at + 1)) {
+      try {
+        visit(at);
+      } catch {
+        // a structure that does not parse is not a public key
+      }
+    }
+  };
+  each(RSA_SPKI, (at) => rsaFromBitString(bytes, at + RSA_SPKI.length, false, out));
+  each(EC_SPKI, (at) => ecFromSpki(bytes, at, false, out));
+  each(OKP_SPKI, (at) => okpFromSpki(bytes, at, false, out));
+  each(TBS_V3_ANCHOR, (at) => fromCertificate(bytes, at, out));
+  for (const needle of RSA_PRIVATE) each(needle, (at) => rsaFromPrivateKey(bytes, at + 3, out));
+  each(SSH_RSA, (at) => sshRsa(bytes, at + SSH_RSA.length, out));
+  each(SSH_ECDSA, (at) => sshEcdsa(bytes, at, out));
+  each(SSH_ED25519, (at) => {
+    const key = bytes.subarray(at + SSH_ED25519.length, at + SSH_ED25519.length + 32);
+    if (key.length === 32) out.push({ type: 'okp', curve: 'Ed25519', key: bytesToHex(key), caRoot: false });
+  });
+  return out;
+}
+
+function limitOf(bytes: Uint8Array, at: number): number {
+  return Math.min(bytes.length, at + publicStructureMarginInBytes);
+}
+
+/** BIT STRING { 00, RSAPublicKey SEQUENCE { n, e } } at `at`. */
+function rsaFromBitString(bytes: Uint8Array, at: number, caRoot: boolean, out: PublicValue[]): boolean {
+  const bits = readHeader(bytes, at, limitOf(bytes, at));
+  if (!bits || bits.tag !== Tag.BitString || bytes[bits.contentStart] !== 0) return false;
+  const key = readTree(bytes, bits.contentStart + 1, bits.end);
+  if (!key || key.tag !== Tag.Sequence || key.end !== bits.end || key.children?.length !== 2) return false;
+  return pushRsa(bytes, key.children[0], key.children[1], caRoot, out);
+}
+
+function pushRsa(bytes: Uint8Array, nNode: Node, eNode: Node, caRoot: boolean, out: PublicValue[]): boolean {
+  if (nNode.tag !== Tag.Integer || eNode.tag !== Tag.Integer) return false;
+  const n = minimalBigEndian(bytes.subarray(nNode.contentStart, nNode.end));
+  const e = minimalBigEndian(bytes.subarray(eNode.contentStart, eNode.end));
+  // 512 to 16384 bits, odd, positive; e small and odd.
+  if (n.length < 64 || n.length > 2048 || !(n[n.length - 1] & 1) || bytes[nNode.contentStart] & 0x80) return false;
+  if (e.length > 8 || !(e[e.length - 1] & 1)) return false;
+  out.push({ type: 'rsa', n: bytesToHex(n), e: bytesToHex(e), caRoot });
+  return true;
+}
+
+/** AlgorithmIdentifier's OIDs at `at` (id-ecPublicKey, curve), then the BIT STRING of the point. */
+function ecFromSpki(bytes: Uint8Array, at: number, caRoot: boolean, out: PublicValue[]): boolean {
+  const curveAt = at + EC_SPKI.length - 1;
+  const curveNode = readHeader(bytes, curveAt, limitOf(bytes, at));
+  if (!curveNode || curveNode.tag !== Tag.Oid) return false;
+  const curve = curveByOid(oid(bytes, { ...curveNode, start: curveAt }));
+  if (!curve) return false;
+  const bits = readHeader(bytes, curveNode.end, limitOf(bytes, at));
+  if (!bits || bits.tag !== Tag.BitString || bytes[bits.contentStart] !== 0) return false;
+  const point = bytes.subarray(bits.contentStart + 1, bits.end);
+  if (point[0] !== 4 || point.length !== 1 + 2 * curve.scalarLengthInBytes) return false;
+  out.push({ type: 'ec', curve: curve.name, point: bytesToHex(point), caRoot });
+  return true;
+}
+
+function okpFromSpki(bytes: Uint8Array, at: number, caRoot: boolean, out: PublicValue[]): boolean {
+  const kind = bytes[at + OKP_SPKI.length];
+  const curve = kind === 0x70 ? 'Ed25519' : kind === 0x6e ? 'X25519' : undefined;
+  if (!curve || bytes[at + 9] !== 0x03 || bytes[at + 10] !== 0x21 || bytes[at + 11] !== 0x00) return false;
+  const key = bytes.subarray(at + 12, at + 44);
+  if (key.length !== 32) return false;
+  out.push({ type: 'okp', curve, key: bytesToHex(key), caRoot });
+  return true;
+}
+
+/**
+ * A v3 TBSCertificate from its version field on: serial, signature, issuer, validity, subject,
+ * subjectPublicKeyInfo, extensions. Reported only when it is a self-signed CA certificate
+ * (issuer = subject, basicConstraints cA TRUE): its key is marked a CA root. The same key is
+ * collected as a plain SPKI anyway.
+ */
+function fromCertificate(bytes: Uint8Array, at: number, out: PublicValue[]): void {
+  const limit = limitOf(bytes, at);
+  const nodes: Array<{ tag: number; contentStart: number; end: number; start: number }> = [];
+  let p = at + 5; // past [0] { INTEGER 2 }
+  for (let i = 0; i < 6; i++) {
+    const h = readHeader(bytes, p, limit);
+    if (!h) return;
+    nodes.push({ ...h, start: p });
+    p = h.end;
+  }
+  const [serial, signature, issuer, validity, subject, spki] = nodes;
+  if (serial.tag !== Tag.Integer || signature.tag !== Tag.Sequence || issuer.tag !== Tag.Sequence || validity.tag !== Tag.Sequence || subject.tag !== Tag.Sequence || spki.tag !== Tag.Sequence) return;
+  const issuerBytes = Buffer.from(bytes.buffer, bytes.byteOffset + issuer.start, issuer.end - issuer.start);
+  const subjectBytes = Buffer.from(bytes.buffer, bytes.byteOffset + subject.start, subject.end - subject.start);
+  if (!issuerBytes.equals(subjectBytes)) return;
+  const extensions = readHeader(bytes, spki.end, limit);
+  if (!extensions || extensions.tag !== 0xa3) return;
+  const region = Buffer.from(bytes.buffer, bytes.byteOffset + extensions.contentStart, extensions.end - extensions.contentStart);
+  const isCa = BASIC_CONSTRAINTS_CA.some((needle) => {
+    const k = region.indexOf(needle);
+    // OID basicConstraints, optional critical BOOLEAN, OCTET STRING { SEQUENCE { BOOLEAN TRUE ... } }
+    return k !== -1 && region.subarray(k, k + 16).includes(Buffer.from('0101ff', 'hex'));
+  });
+  if (!isCa) return;
+  const algorithm = readHeader(bytes, spki.contentStart, spki.end);
+  if (!algorithm) return;
+  const algorithmId = Buffer.from(bytes.buffer, bytes.byteOffset + spki.contentStart, algorithm.end - spki.contentStart);
+  if (algorithmId.equals(RSA_SPKI.subarray(0, algorithmId.length)) && algorithmId.length === RSA_SPKI.length) {
+    rsaFromBitString(bytes, algorithm.end, true, out);
+  } else if (bytes[algorithm.contentStart] === 0x06 && Buffer.from(bytes.buffer, bytes.byteOffset + algorithm.contentStart, EC_SPKI.length).equals(EC_SPKI)) {
+    ecFromSpki(bytes, algorithm.contentStart, true, out);
+  }
+}
+
+/** RSAPrivateKey: version 0, then INTEGER n at `at`, INTEGER e. */
+function rsaFromPrivateKey(bytes: Uint8Array, at: number, out: PublicValue[]): void {
+  const limit = limitOf(bytes, at);
+  const nHeader = readHeader(bytes, at, limit);
+  if (!nHeader || nHeader.tag !== Tag.Integer) return;
+  const eHeader = readHeader(bytes, nHeader.end, limit);
+  if (!eHeader || eHeader.tag !== Tag.Integer) return;
+  pushRsa(bytes, { ...nHeader, start: at }, { ...eHeader, start: nHeader.end }, false, out);
+}
+
+function sshString(bytes: Uint8Array, at: number, maximum: number): Uint8Array | undefined {
+  if (at + 4 > bytes.length) return undefined;
+  const length = ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+  if (length === 0 || length > maximum || at + 4 + length > bytes.length) return undefined;
+  return bytes.subarray(at + 4, at + 4 + length);
+}
+
+function sshRsa(bytes: Uint8Array, at: number, out: PublicValue[]): void {
+  const e = sshString(bytes, at, 8);
+  if (!e) return;
+  const n = sshString(bytes, at + 4 + e.length, 2049);
+  if (!n || n[0] & 0x80) return;
+  const nn = minimalBigEndian(n);
+  const ee = minimalBigEndian(e);
+  if (nn.length < 64 || !(nn[nn.length - 1] & 1) || !(ee[ee.length - 1] & 1)) return;
+  out.push({ type: 'rsa', n: bytesToHex(nn), e: bytesToHex(ee), caRoot: false });
+}
+
+function sshEcdsa(bytes: Uint8Array, at: number, out: PublicValue[]): void {
+  const type = sshString(bytes, at, 32);
+  if (!type) return;
+  const curveName = sshString(bytes, at + 4 + type.length, 16);
+  if (!curveName) return;
+  const curve = { nistp256: 'P-256', nistp384: 'P-384', nistp521: 'P-521' }[Buffer.from(curveName).toString('latin1')];
+  const known = CURVES.find((c) => c.name === curve);
+  if (!known) return;
+  const point = sshString(bytes, at + 8 + type.length + curveName.length, 1 + 2 * known.scalarLengthInBytes);
+  if (!point || point[0] !== 4 || point.length !== 1 + 2 * known.scalarLengthInBytes) return;
+  try {
+    ECDH.convertKey(Buffer.from(point), known.ecdhName); // on the curve
+  } catch {
+    return;
+  }
+  out.push({ type: 'ec', curve: known.name, point: bytesToHex(point), caRoot: false });
+}

@@ -1,0 +1,217 @@
+// The raw-key search of one file (main thread), after the detectors' pass:
+//  1. the public keys the workers collected from the file (minus CA roots unless --deep) and
+//     the --known-keys keys become targets, each with its SPKI fingerprint;
+//  2. a second pass over the file in the worker pool finds every raw form of every modulus,
+//     coordinate and public key (src/raw/occurrences.ts);
+//  3. the neighbourhoods of those occurrences are read back and their candidate windows tested
+//     in the pool (src/raw/verify.ts); --deep tests RSA primes over the whole file.
+// Everything here is a function of the file's bytes and the options: the same for any chunk
+// size and worker count.
+import type { FileHandle } from 'node:fs/promises';
+import { fileChunks } from '../input/chunker.js';
+import { derBitString, derOid, derSequence } from '../keys/der-encode.js';
+import { curveByName, ecSpkiFingerprint } from '../keys/ec.js';
+import { fingerprintOfSpki } from '../keys/fingerprint.js';
+import { rsaSpkiFingerprint } from '../keys/rsa.js';
+import { redactedBinaryEvidence } from '../report/redact.js';
+import type { BufferPool } from '../pool/pool.js';
+import type { ChunkResult, ChunkTask } from '../pool/worker.js';
+import type { Finding } from '../types.js';
+import type { RawTask } from './task.js';
+import { hexToBytes, patternSetId, patternsOf, type PublicValue, type RawForm, type RawTarget } from './targets.js';
+import type { Radii, RawMatch } from './verify.js';
+
+/** Neighbourhoods tested around each occurrence (bytes either side), chosen from measurements (README). */
+export const DEFAULT_RADII: Radii = {
+  prime: 64 * 1024,
+  primeUnaligned: 16 * 1024,
+  scalar: 16 * 1024,
+  scalarUnaligned: 2 * 1024,
+};
+/** --deep: wider neighbourhoods for scalars (RSA primes are tested over the whole file). */
+export const DEEP_RADII: Radii = { prime: 64 * 1024, primeUnaligned: 64 * 1024, scalar: 256 * 1024, scalarUnaligned: 16 * 1024 };
+/** Default mode: the first this many occurrences of one key (by offset) get a neighbourhood search. */
+export const maximumOccurrencesPerKey = 64;
+/** Default mode: at most this many public keys of the file are searched (--known-keys first, then by fingerprint). */
+export const maximumTargetsPerFile = 64;
+
+export interface RawSearchHost {
+  path: string;
+  handle: FileHandle;
+  size: number;
+  buffers: BufferPool;
+  run(task: ChunkTask): Promise<ChunkResult>;
+  signal?: AbortSignal;
+  deep: boolean;
+}
+
+/** The public keys seen in one file, by fingerprint. */
+export class FilePublicKeys {
+  private readonly keys = new Map<string, { target: RawTarget; caRoot: boolean }>();
+
+  add(values: readonly PublicValue[] | undefined): void {
+    for (const value of values ?? []) {
+      const target = toTarget(value);
+      if (!target) continue;
+      const known = this.keys.get(target.fingerprint);
+      if (known) known.caRoot ||= value.caRoot;
+      else this.keys.set(target.fingerprint, { target, caRoot: value.caRoot });
+    }
+  }
+
+  /** Targets for the search: the known keys, then the file's (CA roots only under --deep). */
+  targets(known: readonly RawTarget[], deep: boolean): RawTarget[] {
+    const out = new Map<string, RawTarget>(known.map((t) => [t.fingerprint, t]));
+    const own = [...this.keys.values()].filter((k) => deep || !k.caRoot).map((k) => k.target).sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
+    for (const t of own) if (!out.has(t.fingerprint)) out.set(t.fingerprint, t);
+    const all = [...out.values()];
+    return deep ? all : all.slice(0, Math.max(known.length, maximumTargetsPerFile));
+  }
+}
+
+export function toTarget(value: PublicValue): RawTarget | undefined {
+  try {
+    if (value.type === 'rsa') return { type: 'rsa', n: value.n, e: value.e, fingerprint: rsaSpkiFingerprint(BigInt('0x' + value.n), BigInt('0x' + value.e)) };
+    if (value.type === 'ec') {
+      const curve = curveByName(value.curve);
+      return curve && { type: 'ec', curve: value.curve, point: value.point, fingerprint: ecSpkiFingerprint(curve, hexToBytes(value.point)) };
+    }
+    const oid = value.curve === 'Ed25519' ? '1.3.101.112' : '1.3.101.110';
+    return { type: 'okp', curve: value.curve, key: value.key, fingerprint: fingerprintOfSpki(derSequence(derSequence(derOid(oid)), derBitString(hexToBytes(value.key)))) };
+  } catch {
+    return undefined;
+  }
+}
+
+const FORM_NAMES: Record<RawForm, string> = {
+  'raw-le': 'little-endian limbs (OpenSSL BIGNUM, Go big.Int)',
+  'raw-be': 'big-endian',
+  'raw-words': 'little-endian 32-bit words, big-endian order (Java BigInteger)',
+};
+
+function describe(target: RawTarget, match: RawMatch): string {
+  if (target.type === 'rsa') return `raw prime factor of RSA-${BigInt('0x' + target.n).toString(2).length} modulus, ${FORM_NAMES[match.form]}`;
+  if (target.type === 'ec') return `raw ${target.curve} private scalar, ${FORM_NAMES[match.form]}`;
+  return `raw ${target.curve} private key`;
+}
+
+export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTarget[]): Promise<Finding[]> {
+  if (targets.length === 0 || host.size === 0) return [];
+  const patterns = patternsOf(targets);
+  const setId = patternSetId(patterns);
+  const bufferSize = host.buffers.bufferSizeInBytes;
+  const marginInBytes = Math.ceil((Math.max(0, ...patterns.map((p) => p.bytes.length)) + 8) / 8) * 8;
+  const chunkSizeInBytes = Math.floor((bufferSize - marginInBytes) / 8) * 8;
+
+  // Pass 2: occurrences of every raw form, over the whole file.
+  const occurrences: Array<{ offset: number; pattern: number }> = [];
+  const inFlight: Promise<void>[] = [];
+  for await (const chunk of fileChunks(host.handle, { chunkSizeInBytes, marginInBytes }, host.buffers)) {
+    if (host.signal?.aborted || chunk.bodyLength === 0) {
+      host.buffers.release(chunk.buffer);
+      if (host.signal?.aborted) break;
+      continue;
+    }
+    const raw: RawTask = { step: 'occurrences', offset: chunk.offset, setId, patterns };
+    inFlight.push(
+      host.run({ buffer: chunk.buffer, length: chunk.length, bodyLength: chunk.bodyLength, detectorIds: [], raw }).then(
+        (result) => {
+          host.buffers.release(result.buffer);
+          occurrences.push(...(result.raw?.occurrences ?? []));
+        },
+        (error) => {
+          host.buffers.replaceLost();
+          throw error;
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  occurrences.sort((a, b) => a.offset - b.offset || a.pattern - b.pattern);
+
+  // Neighbourhoods: per key its first occurrences (all under --deep), merged into windows.
+  const perTarget = new Map<number, number>();
+  const kept = occurrences
+    .map((o) => ({ target: patterns[o.pattern].target, start: o.offset, length: patterns[o.pattern].bytes.length }))
+    .filter((o) => {
+      const count = perTarget.get(o.target) ?? 0;
+      perTarget.set(o.target, count + 1);
+      return host.deep || count < maximumOccurrencesPerKey;
+    });
+  const radii = host.deep ? DEEP_RADII : DEFAULT_RADII;
+  const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarUnaligned);
+  const everywhere = host.deep ? targets.flatMap((t, i) => (t.type === 'rsa' ? [i] : [])) : [];
+  const spans: Array<[number, number]> = everywhere.length > 0 ? [[0, host.size]] : [];
+  for (const o of kept) spans.push([Math.max(0, o.start - reach), Math.min(host.size, o.start + o.length + reach)]);
+  spans.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const s of spans) {
+    const last = merged[merged.length - 1];
+    if (last && s[0] <= last[1]) last[1] = Math.max(last[1], s[1]);
+    else merged.push([...s]);
+  }
+  const widest = 2 * 1024 + 8; // the longest candidate window (a prime of a 16384-bit modulus is 1024 bytes)
+  const step = bufferSize - widest;
+  const results: Promise<Finding[]>[] = [];
+  for (const [from, to] of merged) {
+    for (let a = from; a < to; a += step) {
+      if (host.signal?.aborted) break;
+      const b = Math.min(to, a + step);
+      results.push(verifyWindow(host, targets, kept, radii, everywhere, a, b, Math.min(host.size, b + widest)));
+    }
+  }
+  return (await Promise.all(results)).flat();
+}
+
+async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: Array<{ target: number; start: number; length: number }>, radii: Radii, everywhere: number[], from: number, to: number, readTo: number): Promise<Finding[]> {
+  const buffer = await host.buffers.acquire();
+  let length = 0;
+  try {
+    const view = new Uint8Array(buffer, 0, readTo - from);
+    while (length < view.length) {
+      const { bytesRead } = await host.handle.read(view, length, view.length - length, from + length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+  } catch (error) {
+    host.buffers.release(buffer);
+    throw error;
+  }
+  const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarUnaligned);
+  const near = occurrences.filter((o) => o.start + o.length + reach > from && o.start - reach < to).map((o) => ({ ...o, start: o.start - from }));
+  const raw: RawTask = { step: 'verify', offset: from, candidateEnd: to - from, targets: [...targets], occurrences: near, radii, everywhere };
+  let result: ChunkResult;
+  try {
+    result = await host.run({ buffer, length, bodyLength: to - from, detectorIds: [], raw });
+  } catch (error) {
+    host.buffers.replaceLost();
+    throw error;
+  }
+  host.buffers.release(result.buffer);
+  return (result.raw?.matches ?? []).map((m) => {
+    const target = targets[m.target];
+    return {
+      path: host.path,
+      offset: from + m.start,
+      length: m.length,
+      detector: 'raw',
+      kind: m.kind,
+      severity: 'high',
+      confidence: 1,
+      encoding: m.form,
+      fingerprint: target.fingerprint,
+      evidence: redactedBinaryEvidence(describe(target, m), m.length),
+      identity: target.fingerprint,
+    } satisfies Finding;
+  });
+}
+
+/** The search of one file, its findings and a failure added to the file's (a failed search fails the gate closed). */
+export async function searchRawKeysOfFile(host: RawSearchHost, targets: readonly RawTarget[], findings: Finding[], errors: Array<{ path: string; message: string }>): Promise<void> {
+  try {
+    findings.push(...(await searchRawKeys(host, targets)));
+  } catch (error) {
+    if (host.signal?.aborted) return;
+    errors.push({ path: host.path, message: `raw key search failed: ${error instanceof Error ? error.message : String(error)}` });
+  }
+}

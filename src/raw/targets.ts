@@ -1,0 +1,109 @@
+// The public keys raw private integers are found through, and the raw forms a crypto library
+// keeps integers in. Shared by the main thread (which collects and fingerprints the public
+// keys) and the workers (which search their forms and test candidates against them).
+//
+// A value v of k bytes (big-endian, no leading zero) is held in memory as:
+//   raw-be     the same k bytes: hprof int[] magnitudes (Java ints are written big-endian),
+//              .NET and CNG buffers, Go 1.20+ crypto/ecdh scalars;
+//   raw-le     the k bytes reversed: OpenSSL BIGNUM (64-bit limbs, least significant first,
+//              each limb little-endian on x86-64) and Go big.Int words, one and the same;
+//   raw-words  32-bit words in big-endian order, each word little-endian: a Java BigInteger's
+//              int[] magnitude in a raw JVM heap (mag[0] is the most significant int).
+// P-256 and secp256k1 public points are also searched in OpenSSL's Montgomery form
+// (x·2^256 mod p, raw-le), which is how its EC_POINTs hold coordinates for those curves.
+import { createHash } from 'node:crypto';
+import type { Encoding } from '../types.js';
+
+export type RawForm = Extract<Encoding, 'raw-le' | 'raw-be' | 'raw-words'>;
+export const RAW_FORMS: readonly RawForm[] = ['raw-le', 'raw-be', 'raw-words'];
+
+/** A public key as the worker reports it: hex strings (structured-clone friendly), never private bytes. */
+export type PublicValue =
+  | { type: 'rsa'; n: string; e: string; caRoot: boolean }
+  | { type: 'ec'; curve: string; point: string; caRoot: boolean }
+  | { type: 'okp'; curve: 'Ed25519' | 'X25519'; key: string; caRoot: boolean };
+
+/** A public key the raw search looks for, with the fingerprint every finding of it carries. */
+export type RawTarget =
+  | { type: 'rsa'; fingerprint: string; n: string; e: string }
+  | { type: 'ec'; fingerprint: string; curve: string; point: string }
+  | { type: 'okp'; fingerprint: string; curve: 'Ed25519' | 'X25519'; key: string };
+
+/** One byte string to find: a form of a modulus, a coordinate or a public key. */
+export interface RawPattern {
+  target: number;
+  form: RawForm;
+  bytes: Uint8Array;
+}
+
+export function hexToBytes(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+export function bytesToHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+}
+
+/** Big-endian bytes, leading zeros dropped (an INTEGER's content may carry one). */
+export function minimalBigEndian(bytes: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0) i++;
+  return bytes.subarray(i);
+}
+
+/** The value's bytes in a raw form (see the top of this file). */
+export function inForm(bigEndian: Uint8Array, form: RawForm): Uint8Array {
+  if (form === 'raw-be') return bigEndian;
+  if (form === 'raw-le') return Uint8Array.from(bigEndian).reverse();
+  const padded = new Uint8Array(Math.ceil(bigEndian.length / 4) * 4);
+  padded.set(bigEndian, padded.length - bigEndian.length);
+  for (let i = 0; i < padded.length; i += 4) padded.subarray(i, i + 4).reverse();
+  return padded;
+}
+
+/** Field primes of the curves whose points OpenSSL keeps in Montgomery form (R = 2^256). */
+const MONTGOMERY_FIELDS: Record<string, bigint> = {
+  'P-256': 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n,
+  secp256k1: 2n ** 256n - 2n ** 32n - 977n,
+};
+
+function toBigInt(bytes: Uint8Array): bigint {
+  return bytes.length === 0 ? 0n : BigInt('0x' + bytesToHex(bytes));
+}
+
+function fromBigInt(value: bigint, width: number): Uint8Array {
+  return hexToBytes(value.toString(16).padStart(width * 2, '0'));
+}
+
+/** Patterns shorter than this are not searched: a short coordinate form would match by chance. */
+export const minimumPatternLengthInBytes = 24;
+
+/** Every byte string the occurrence search looks for, for each target. */
+export function patternsOf(targets: readonly RawTarget[]): RawPattern[] {
+  const patterns: RawPattern[] = [];
+  const add = (target: number, value: Uint8Array, forms: readonly RawForm[]) => {
+    const be = minimalBigEndian(value);
+    if (be.length < minimumPatternLengthInBytes) return;
+    for (const form of forms) patterns.push({ target, form, bytes: inForm(be, form) });
+  };
+  targets.forEach((t, i) => {
+    if (t.type === 'rsa') add(i, hexToBytes(t.n), RAW_FORMS);
+    else if (t.type === 'okp') patterns.push({ target: i, form: 'raw-be', bytes: hexToBytes(t.key) });
+    else {
+      const point = hexToBytes(t.point);
+      const size = (point.length - 1) / 2;
+      const coordinates = [point.subarray(1, 1 + size), point.subarray(1 + size)];
+      for (const c of coordinates) add(i, c, RAW_FORMS);
+      const p = MONTGOMERY_FIELDS[t.curve];
+      if (p) for (const c of coordinates) add(i, fromBigInt((toBigInt(c) << 256n) % p, size), ['raw-le']);
+    }
+  });
+  return patterns;
+}
+
+/** Identity of a pattern set: workers build their table once per set. */
+export function patternSetId(patterns: readonly RawPattern[]): string {
+  const hash = createHash('sha256');
+  for (const p of patterns) hash.update(`${p.target}:${p.form}:${bytesToHex(p.bytes)};`);
+  return hash.digest('base64url').slice(0, 16);
+}

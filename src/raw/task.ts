@@ -1,0 +1,29 @@
+// The raw search's work in a worker thread: find the occurrences of public values in a chunk,
+// or test the candidates of a window. Only offsets and indexes go back, never bytes.
+import { buildPatternTable, findOccurrences, type PatternTable } from './occurrences.js';
+import type { RawPattern } from './targets.js';
+import { verifyCandidates, type RawMatch, type VerifyTask } from './verify.js';
+
+export type RawTask =
+  | { step: 'occurrences'; offset: number; setId: string; patterns: RawPattern[] }
+  | ({ step: 'verify' } & VerifyTask);
+
+export interface RawResult {
+  /** Absolute offsets. */
+  occurrences?: Array<{ offset: number; pattern: number }>;
+  /** Starts relative to the window. */
+  matches?: RawMatch[];
+}
+
+const tables = new Map<string, PatternTable>();
+
+export function runRawTask(task: RawTask, bytes: Uint8Array, bodyLength: number): RawResult {
+  if (task.step === 'verify') return { matches: verifyCandidates(bytes, task) };
+  let table = tables.get(task.setId);
+  if (!table) {
+    if (tables.size >= 4) tables.delete(tables.keys().next().value!);
+    table = buildPatternTable(task.patterns);
+    tables.set(task.setId, table);
+  }
+  return { occurrences: findOccurrences(table, bytes, bodyLength, bytes.length).map((o) => ({ offset: task.offset + o.start, pattern: o.pattern })) };
+}

@@ -1,0 +1,190 @@
+// Candidate private integers near the occurrences of a public value, confirmed by mathematics
+// (in the worker). A library keeps the private parts of a key next to its public parts
+// (OpenSSL's RSA and EC_KEY, Go's rsa.PrivateKey, Java's key objects), so each window of the
+// right size in a neighbourhood of an occurrence is read in each raw form and tested:
+//   RSA      a prime factor p of n (k/2 bytes): odd, top bytes in the range n's cofactor allows,
+//            not low-entropy, then n % p === 0n;
+//   EC       the private scalar d: d·G = Q (node:crypto derives the public point);
+//   Ed25519/X25519  the 32-byte private key (the Ed25519 seed is tested right before its
+//            public key first, the layout of Go's and BoringSSL's 64-byte private keys).
+// Cheap byte filters run first; BigInt and node:crypto only on what passes them.
+import { createECDH, createPrivateKey, createPublicKey, type ECDH } from 'node:crypto';
+import { curveByName } from '../keys/ec.js';
+import { hexToBytes, type RawForm, type RawTarget } from './targets.js';
+
+/** Neighbourhoods, in bytes either side of an occurrence (see README: cost model). */
+export interface Radii {
+  /** RSA primes as raw-le (8-aligned) and raw-words (4-aligned). */
+  prime: number;
+  /** RSA primes as raw-be, at any alignment. */
+  primeUnaligned: number;
+  /** EC and Ed25519/X25519 private keys as raw-le / raw-words (aligned). */
+  scalar: number;
+  /** EC private scalars as raw-be, at any alignment. */
+  scalarUnaligned: number;
+}
+
+export interface VerifyTask {
+  /** Absolute offset of bytes[0]. */
+  offset: number;
+  /** Candidates starting in [0, candidateEnd) are this task's; bytes past it are read, not owned. */
+  candidateEnd: number;
+  targets: RawTarget[];
+  /** Occurrences near this window (start relative to bytes[0], may be negative or past the end). */
+  occurrences: Array<{ target: number; start: number; length: number }>;
+  radii: Radii;
+  /** Targets whose primes are tested over the whole window (--deep). */
+  everywhere: number[];
+}
+
+export interface RawMatch {
+  start: number;
+  length: number;
+  target: number;
+  form: RawForm;
+  kind: 'rsa-private-key' | 'ec-private-key' | 'ed25519-private-key' | 'x25519-private-key';
+}
+
+type Interval = [number, number];
+
+/** Union of [start - radius, start + length + radius) clipped to [0, end), sorted. */
+function neighbourhoods(occurrences: VerifyTask['occurrences'], target: number, radius: number, end: number): Interval[] {
+  const raw: Interval[] = occurrences
+    .filter((o) => o.target === target)
+    .map((o): Interval => [Math.max(0, o.start - radius), Math.min(end, o.start + o.length + radius)])
+    .filter(([a, b]) => a < b)
+    .sort((a, b) => a[0] - b[0]);
+  const out: Interval[] = [];
+  for (const iv of raw) {
+    const last = out[out.length - 1];
+    if (last && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
+    else out.push([...iv]);
+  }
+  return out;
+}
+
+/** Aligned positions x (absolute offset + x divisible by align) in the intervals where `width` bytes fit. */
+function* positions(intervals: Interval[], align: number, offset: number, width: number, available: number): Generator<number> {
+  for (const [a, b] of intervals) {
+    const first = a + ((align - ((offset + a) % align)) % align);
+    const last = Math.min(b, available - width + 1);
+    for (let x = first; x < last; x += align) yield x;
+  }
+}
+
+export function verifyCandidates(bytes: Uint8Array, task: VerifyTask): RawMatch[] {
+  const found: RawMatch[] = [];
+  const end = Math.min(task.candidateEnd, bytes.length);
+  task.targets.forEach((target, index) => {
+    const everywhere = task.everywhere.includes(index);
+    const around = (radius: number) => (everywhere ? [[0, end] as Interval] : neighbourhoods(task.occurrences, index, radius, end));
+    if (target.type === 'rsa') findPrimes(bytes, task.offset, target, index, around(task.radii.prime), around(task.radii.primeUnaligned), found);
+    else if (target.type === 'ec') findScalars(bytes, task.offset, target, index, neighbourhoods(task.occurrences, index, task.radii.scalar, end), neighbourhoods(task.occurrences, index, task.radii.scalarUnaligned, end), found);
+    else findOkp(bytes, task.offset, target, index, task.occurrences.filter((o) => o.target === index), neighbourhoods(task.occurrences, index, task.radii.scalar, end), end, found);
+  });
+  return found.sort((a, b) => a.start - b.start || a.length - b.length);
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Index in memory of the value's i-th most significant byte, for a value of `width` bytes at x. */
+function byteIndex(form: RawForm, x: number, width: number, i: number): number {
+  if (form === 'raw-be') return x + i;
+  if (form === 'raw-le') return x + width - 1 - i;
+  return x + (i & ~3) + 3 - (i & 3); // raw-words: word order big-endian, bytes in a word little-endian
+}
+
+/** At least `minimum` distinct values among `count` bytes from x (keys are random; pointers, text and padding are not). */
+const seenStamp = new Uint32Array(256);
+let stamp = 0;
+function distinctAtLeast(bytes: Uint8Array, x: number, count: number, minimum: number): boolean {
+  stamp++;
+  let distinct = 0;
+  for (let k = 0; k < count; k++) {
+    const v = bytes[x + k];
+    if (seenStamp[v] !== stamp) {
+      seenStamp[v] = stamp;
+      if (++distinct >= minimum) return true;
+    }
+  }
+  return false;
+}
+
+function findPrimes(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'rsa' }>, index: number, aligned: Interval[], unaligned: Interval[], found: RawMatch[]): void {
+  const n = BigInt('0x' + target.n);
+  const nBits = n.toString(2).length;
+  const width = Math.ceil(Math.ceil(nBits / 2) / 8);
+  // q = n / p < 2^(8·width), so p > n >> (8·width): its top six bytes are at least those of that bound.
+  const bound = (n >> BigInt(8 * width)).toString(16).padStart(2 * width, '0');
+  const boundTop = parseInt(bound.slice(0, 12), 16);
+  const test = (x: number, form: RawForm) => {
+    if (!(bytes[byteIndex(form, x, width, width - 1)] & 1)) return;
+    if (bytes[byteIndex(form, x, width, 0)] === 0) return;
+    let top = 0;
+    for (let i = 0; i < 6; i++) top = top * 256 + bytes[byteIndex(form, x, width, i)];
+    if (top < boundTop) return;
+    if (!distinctAtLeast(bytes, x, 16, 8)) return;
+    let hex = '0x';
+    for (let i = 0; i < width; i++) hex += HEX[bytes[byteIndex(form, x, width, i)]];
+    const p = BigInt(hex);
+    if (p > 1n && p < n && n % p === 0n) found.push({ start: x, length: width, target: index, form, kind: 'rsa-private-key' });
+  };
+  for (const x of positions(aligned, 8, offset, width, bytes.length)) test(x, 'raw-le');
+  if (width % 4 === 0) for (const x of positions(aligned, 4, offset, width, bytes.length)) test(x, 'raw-words');
+  for (const x of positions(unaligned, 1, offset, width, bytes.length)) test(x, 'raw-be');
+}
+
+const ecdhByCurve = new Map<string, ECDH>();
+
+function findScalars(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'ec' }>, index: number, aligned: Interval[], unaligned: Interval[], found: RawMatch[]): void {
+  const curve = curveByName(target.curve);
+  if (!curve) return;
+  const width = curve.scalarLengthInBytes;
+  let ecdh = ecdhByCurve.get(curve.ecdhName);
+  if (!ecdh) ecdhByCurve.set(curve.ecdhName, (ecdh = createECDH(curve.ecdhName)));
+  const point = Buffer.from(hexToBytes(target.point));
+  // The order's top byte bounds the scalar's (0x01 for P-521, 0xff for the 256-bit curves).
+  const topLimit = width === 66 ? 0x01 : 0xff;
+  const minimumDistinct = Math.ceil(width * 0.6);
+  const scalar = Buffer.alloc(width);
+  const test = (x: number, form: RawForm) => {
+    if (bytes[byteIndex(form, x, width, 0)] > topLimit) return;
+    if (!distinctAtLeast(bytes, x, width, minimumDistinct)) return;
+    for (let i = 0; i < width; i++) scalar[i] = bytes[byteIndex(form, x, width, i)];
+    try {
+      ecdh!.setPrivateKey(scalar);
+    } catch {
+      return; // zero or not below the order
+    }
+    if (ecdh!.getPublicKey().equals(point)) found.push({ start: x, length: width, target: index, form, kind: 'ec-private-key' });
+  };
+  for (const x of positions(aligned, 8, offset, width, bytes.length)) test(x, 'raw-le');
+  if (width % 4 === 0) for (const x of positions(aligned, 4, offset, width, bytes.length)) test(x, 'raw-words');
+  for (const x of positions(unaligned, 1, offset, width, bytes.length)) test(x, 'raw-be');
+}
+
+function okpPublic(curve: 'Ed25519' | 'X25519', privateKey: Uint8Array): Buffer | undefined {
+  try {
+    const d = Buffer.from(privateKey).toString('base64url');
+    const key = createPrivateKey({ key: { kty: 'OKP', crv: curve, d, x: d }, format: 'jwk' });
+    return Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x!, 'base64url');
+  } catch {
+    return undefined;
+  }
+}
+
+function findOkp(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'okp' }>, index: number, occurrences: VerifyTask['occurrences'], aligned: Interval[], end: number, found: RawMatch[]): void {
+  const key = Buffer.from(hexToBytes(target.key));
+  const kind = target.curve === 'Ed25519' ? 'ed25519-private-key' : 'x25519-private-key';
+  const tested = new Set<number>();
+  const test = (x: number) => {
+    if (tested.has(x) || x < 0 || x >= end || x + 32 > bytes.length) return;
+    tested.add(x);
+    if (!distinctAtLeast(bytes, x, 32, 20)) return;
+    const derived = okpPublic(target.curve, bytes.subarray(x, x + 32));
+    if (derived?.equals(key)) found.push({ start: x, length: 32, target: index, form: 'raw-be', kind });
+  };
+  // seed ‖ public key (Go's ed25519.PrivateKey, BoringSSL), then the aligned neighbourhood.
+  for (const o of occurrences) test(o.start - 32);
+  for (const x of positions(aligned, 8, offset, 32, bytes.length)) test(x);
+}

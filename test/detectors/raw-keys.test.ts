@@ -1,0 +1,157 @@
+// Raw private integers (detector raw): RSA primes, EC scalars and Ed25519 seeds planted in
+// their raw forms near their public keys, found at their exact offsets and lengths with the
+// fingerprint of the key, through the whole scan (workers, second pass, any chunk size).
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import { scan } from '../../dist/index.js';
+import { fingerprintOf, pseudoRandomBytes } from '../helpers/keys.js';
+import { tempTree } from '../helpers/temp-tree.js';
+
+const tree = tempTree('dumpguard-raw-');
+
+type Form = 'raw-le' | 'raw-be' | 'raw-words';
+
+/** The value's bytes as a library holds them (independent of src/raw/targets.ts). */
+function inForm(bigEndian: Buffer, form: Form): Buffer {
+  if (form === 'raw-be') return Buffer.from(bigEndian);
+  if (form === 'raw-le') return Buffer.from(bigEndian).reverse();
+  const out = Buffer.alloc(bigEndian.length);
+  for (let i = 0; i < bigEndian.length; i += 4) out.writeUInt32LE(bigEndian.readUInt32BE(i), i);
+  return out;
+}
+
+const jwkMember = (key: KeyObject, name: string) => Buffer.from((key.export({ format: 'jwk' }) as Record<string, string>)[name], 'base64url');
+const spki = (key: KeyObject) => createPublicKey(key).export({ type: 'spki', format: 'der' });
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+const ed = generateKeyPairSync('ed25519').privateKey;
+
+interface Plant {
+  at: number;
+  bytes: Buffer;
+}
+
+function fileWith(size: number, plants: Plant[], seed = 7): Buffer {
+  const bytes = pseudoRandomBytes(size, seed);
+  for (const p of plants) p.bytes.copy(bytes, p.at);
+  return bytes;
+}
+
+const summary = (findings: Array<{ offset: number; length: number; kind: string; encoding: string; detector: string; fingerprint?: string; severity: string }>) =>
+  findings.filter((f) => f.detector === 'raw').map((f) => ({ offset: f.offset, length: f.length, kind: f.kind, encoding: f.encoding, fingerprint: f.fingerprint, severity: f.severity }));
+
+describe('RSA primes', () => {
+  const p = jwkMember(rsa, 'p');
+  const q = jwkMember(rsa, 'q');
+  const fingerprint = fingerprintOf(rsa);
+
+  test.each([
+    ['raw-le', 200_008, 201_000] as const, // 8-aligned, as OpenSSL's BIGNUM limbs are
+    ['raw-words', 200_012, 230_004] as const, // 4-aligned, as a Java int[] magnitude
+    ['raw-be', 195_003, 170_001] as const, // any alignment (within the narrower unaligned neighbourhood)
+  ])('%s: p and q at their exact offsets, with the key fingerprint', async (form, pAt, qAt) => {
+    const file = tree.put(`rsa-${form}.bin`, fileWith(1 << 20, [
+      { at: 180_001, bytes: spki(rsa) },
+      { at: pAt, bytes: inForm(p, form) },
+      { at: qAt, bytes: inForm(q, form) },
+    ]));
+    const { findings } = await scan([file], { jobs: 2 });
+    expect(summary(findings)).toEqual(
+      [
+        { offset: pAt, length: 128, kind: 'rsa-private-key', encoding: form, fingerprint, severity: 'high' },
+        { offset: qAt, length: 128, kind: 'rsa-private-key', encoding: form, fingerprint, severity: 'high' },
+      ].sort((a, b) => a.offset - b.offset),
+    );
+  }, 30_000);
+
+  test('the same findings for any chunk size and worker count; a 64-byte shift moves them by 64', async () => {
+    const plants = [
+      { at: 500_001, bytes: spki(rsa) },
+      { at: 520_000, bytes: inForm(p, 'raw-le') },
+      { at: 470_000, bytes: inForm(q, 'raw-le') },
+    ];
+    const file = tree.put('rsa-chunks.bin', fileWith(1 << 20, plants));
+    const expected = summary((await scan([file], { jobs: 1 })).findings);
+    expect(expected.map((f) => f.offset)).toEqual([470_000, 520_000]);
+    for (const chunkSizeInBytes of [4096, 65_536 + 8, 300_000]) {
+      expect(summary((await scan([file], { jobs: 2, chunkSizeInBytes })).findings), `chunk ${chunkSizeInBytes}`).toEqual(expected);
+    }
+    // Shifted by 64: alignment kept (limbs are 8-aligned in memory and in a core)
+    const shifted = tree.put('rsa-shift.bin', Buffer.concat([Buffer.alloc(64, 0x11), fileWith(1 << 20, plants)]));
+    expect(summary((await scan([shifted], { jobs: 2 })).findings).map((f) => f.offset)).toEqual([470_064, 520_064]);
+  }, 30_000);
+
+  test('--known-keys only (no public key in the file): found, critical', async () => {
+    const known = tree.put('known-rsa.pem', createPublicKey(rsa).export({ type: 'spki', format: 'pem' }) as string);
+    const file = tree.put('rsa-known.bin', fileWith(1 << 20, [
+      { at: 300_000, bytes: inForm(jwkMember(rsa, 'n'), 'raw-le') },
+      { at: 300_512, bytes: inForm(p, 'raw-le') },
+      { at: 300_640, bytes: inForm(q, 'raw-le') },
+    ]));
+    const { findings } = await scan([file], { jobs: 2, knownKeys: [known] });
+    expect(summary(findings)).toEqual([
+      { offset: 300_512, length: 128, kind: 'rsa-private-key', encoding: 'raw-le', fingerprint, severity: 'critical' },
+      { offset: 300_640, length: 128, kind: 'rsa-private-key', encoding: 'raw-le', fingerprint, severity: 'critical' },
+    ]);
+  }, 30_000);
+
+  test('the key bytes zeroed: no raw finding', async () => {
+    const file = tree.put('rsa-zeroed.bin', fileWith(1 << 20, [
+      { at: 180_001, bytes: spki(rsa) },
+      { at: 200_008, bytes: Buffer.alloc(128) },
+      { at: 201_000, bytes: Buffer.alloc(128) },
+    ]));
+    expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([]);
+  }, 30_000);
+});
+
+describe('EC and Ed25519', () => {
+  test('a P-256 scalar near its point: raw-le and raw-be', async () => {
+    const d = jwkMember(ec, 'd');
+    const file = tree.put('ec.bin', fileWith(1 << 20, [
+      { at: 400_003, bytes: spki(ec) },
+      { at: 401_000, bytes: inForm(d, 'raw-le') },
+      { at: 400_201, bytes: inForm(d, 'raw-be') },
+    ]));
+    const { findings } = await scan([file], { jobs: 2 });
+    expect(summary(findings)).toEqual([
+      { offset: 400_201, length: 32, kind: 'ec-private-key', encoding: 'raw-be', fingerprint: fingerprintOf(ec), severity: 'high' },
+      { offset: 401_000, length: 32, kind: 'ec-private-key', encoding: 'raw-le', fingerprint: fingerprintOf(ec), severity: 'high' },
+    ]);
+  }, 30_000);
+
+  test('an Ed25519 seed right before its public key (Go, BoringSSL)', async () => {
+    const seed = jwkMember(ed, 'd');
+    const pub = jwkMember(ed, 'x');
+    const file = tree.put('ed.bin', fileWith(1 << 20, [
+      { at: 100_001, bytes: spki(ed) },
+      { at: 700_005, bytes: Buffer.concat([seed, pub]) },
+    ]));
+    const { findings } = await scan([file], { jobs: 2 });
+    expect(summary(findings)).toEqual([{ offset: 700_005, length: 32, kind: 'ed25519-private-key', encoding: 'raw-be', fingerprint: fingerprintOf(ed), severity: 'high' }]);
+  }, 30_000);
+});
+
+describe('negatives', () => {
+  test('random bytes with 20 public moduli supplied via --known-keys: zero findings', async () => {
+    const jwks = { keys: Array.from({ length: 20 }, (_, i) => ({ ...(createPublicKey(i === 0 ? rsa : generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey).export({ format: 'jwk' }) as object), kid: `k${i}` })) };
+    const known = tree.put('twenty.json', JSON.stringify(jwks));
+    const file = tree.put('random.bin', pseudoRandomBytes(8 << 20, 99));
+    const { findings, summary: s } = await scan([file], { jobs: 2, knownKeys: [known] });
+    expect(findings).toEqual([]);
+    expect(s.errors).toEqual([]);
+  }, 30_000);
+
+  test('public keys alone (a certificate chain, SPKIs) are not private keys', async () => {
+    const file = tree.put('publics.bin', fileWith(1 << 20, [
+      { at: 1000, bytes: spki(rsa) },
+      { at: 5001, bytes: spki(ec) },
+      { at: 9002, bytes: spki(ed) },
+      { at: 20_000, bytes: inForm(jwkMember(rsa, 'n'), 'raw-le') },
+    ]));
+    const { findings } = await scan([file], { jobs: 2 });
+    expect(findings).toEqual([]);
+  }, 30_000);
+});
+
