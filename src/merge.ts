@@ -8,6 +8,10 @@ import { SEVERITIES } from './types.js';
 const rank = (f: Finding) => SEVERITIES.length - SEVERITIES.indexOf(f.severity);
 
 export function mergeFileFindings(findings: Finding[]): Finding[] {
+  // Keys inside embedded compressed streams (`inner`) were folded on their decompressed positions
+  // by their detector, and all share their stream's offset and length: they fold into nothing here.
+  const embedded = findings.filter((f) => f.inner !== undefined);
+  if (embedded.length > 0) return [...mergeFileFindings(findings.filter((f) => f.inner === undefined)), ...withoutPlainCopies(embedded, findings)].sort(byOffset);
   const sorted = [...findings].sort(byOffset);
   const kept: Finding[] = [];
   // Outer candidates: sorted by start, longest first at equal start, so containers come first.
@@ -19,6 +23,11 @@ export function mergeFileFindings(findings: Finding[]): Finding[] {
     if (!container) kept.push(finding);
   }
   return kept;
+}
+
+/** A key readable as it is inside its stream (a stored deflate block) is the plain finding, not a second one. */
+function withoutPlainCopies(embedded: Finding[], all: Finding[]): Finding[] {
+  return embedded.filter((e) => !all.some((p) => p.inner === undefined && p.identity !== undefined && p.identity === e.identity && p.offset >= e.offset && p.offset < e.offset + e.length));
 }
 
 function byOffset(a: Finding, b: Finding): number {

@@ -210,6 +210,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
                 ...(m.fingerprint ? { fingerprint: m.fingerprint } : {}),
                 evidence: m.evidence,
                 ...(m.note ? { note: m.note } : {}),
+                ...(m.inner ? { inner: m.inner } : {}),
                 identity: m.fingerprint ?? m.contentId,
               });
             }
@@ -329,7 +330,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     const inner = streams.flatMap((s) =>
       mergeFileFindings(s.findings).map((f) => {
         const placed = s.layout ? placeInMemory(f, s.layout) : f;
-        return { ...placed, ...locatePosition(s.place, f.offset) };
+        return { ...placed, ...locatePosition(s.place, f.offset, f.inner) };
       }),
     );
     const all = inner.length > 0 ? [...mergeFileFindings(fileFindings), ...inner].sort((a, b) => a.offset - b.offset) : mergeFileFindings(fileFindings);

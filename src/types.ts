@@ -3,7 +3,7 @@
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 
-export type DetectorId = 'pem' | 'der' | 'windows-blob' | 'jwk' | 'openssh' | 'base64' | 'pgp' | 'entropy' | 'aes' | 'raw';
+export type DetectorId = 'pem' | 'der' | 'windows-blob' | 'jwk' | 'openssh' | 'base64' | 'pgp' | 'entropy' | 'aes' | 'embedded' | 'raw';
 
 export type KeyKind =
   | 'rsa-private-key'
@@ -57,6 +57,8 @@ export interface Match {
    * SHA-256, truncated), so a baseline can recognise the same encrypted or damaged key anywhere.
    */
   readonly contentId?: string;
+  /** For a key inside a compressed stream embedded in the chunk (then `start`/`length` are the stream's): where inside, e.g. `GZIP-512`. */
+  readonly inner?: string;
 }
 
 export interface Detector {

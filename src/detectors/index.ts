@@ -4,6 +4,7 @@ import { aesDetector } from './aes.js';
 import { base64DerDetector } from './base64-der.js';
 import { entropyDetector } from './entropy.js';
 import { derDetector } from './der.js';
+import { createEmbeddedStreamsDetector } from './embedded-streams.js';
 import { jwkDetector } from './jwk.js';
 import { opensshDetector } from './openssh.js';
 import { pgpDetector } from './pgp.js';
@@ -11,7 +12,10 @@ import { pemDetector } from './pem.js';
 import { rawDetector } from './raw-keys.js';
 import { windowsBlobDetector } from './windows-blob.js';
 
-export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector, jwkDetector, opensshDetector, base64DerDetector, pgpDetector, rawDetector, aesDetector, entropyDetector];
+/** Outside the worker (tests, the library) it runs the default detectors on what it decompresses; the worker binds it to the enabled ones. */
+const embeddedStreamsDetector = createEmbeddedStreamsDetector(() => detectorsById(undefined));
+
+export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector, jwkDetector, opensshDetector, base64DerDetector, pgpDetector, embeddedStreamsDetector, rawDetector, aesDetector, entropyDetector];
 
 /**
  * On unless asked for by name: AES key schedules (every OpenSSL process holds its random
@@ -23,6 +27,14 @@ export const OPT_IN_DETECTORS: readonly DetectorId[] = ['aes', 'entropy'];
 export function detectorsById(ids: readonly DetectorId[] | undefined): Detector[] {
   if (!ids) return detectors.filter((d) => !OPT_IN_DETECTORS.includes(d.id));
   return detectors.filter((d) => ids.includes(d.id));
+}
+
+/** The enabled detectors as a worker runs them: the embedded-stream detector runs the other enabled ones on what it decompresses. */
+export function runnableDetectors(ids: readonly DetectorId[] | undefined): Detector[] {
+  const enabled = detectorsById(ids);
+  if (!enabled.some((d) => d.id === 'embedded')) return enabled;
+  const others = enabled.filter((d) => d.id !== 'embedded');
+  return enabled.map((d) => (d.id === 'embedded' ? createEmbeddedStreamsDetector(others) : d));
 }
 
 /** The chunk margin must cover the longest match any enabled detector reports. */

@@ -2,7 +2,7 @@
 // gives it back by transfer, with only small, already redacted matches beside it.
 import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { detectorsById } from '../detectors/index.js';
+import { runnableDetectors } from '../detectors/index.js';
 import { describeError } from '../errors.js';
 import { collectPublics } from '../raw/collect.js';
 import { runRawTask, type RawResult, type RawTask } from '../raw/task.js';
@@ -42,12 +42,12 @@ export default function scanChunk(task: ChunkTask): unknown {
   const matches: Match[] = [];
   const failures: ChunkResult['failures'] = [];
   if (task.raw) return transferBack({ buffer: task.buffer, matches, failures, raw: runRawTask(task.raw, bytes, task.bodyLength) });
-  for (const detector of detectorsById(task.detectorIds)) {
+  for (const detector of runnableDetectors(task.detectorIds)) {
     try {
       if (fault === 'detector-throw') throw new Error('injected detector fault');
       for (const match of detector.scan(bytes, task.bodyLength)) {
         if (match.start >= task.bodyLength) continue;
-        matches.push(match.fingerprint ? match : { ...match, contentId: contentDigest(bytes.subarray(match.start, match.start + match.length)) });
+        matches.push(match.fingerprint || match.contentId ? match : { ...match, contentId: contentDigest(bytes.subarray(match.start, match.start + match.length)) });
       }
     } catch (error) {
       failures.push({ detector: detector.id, message: describeError(error) });

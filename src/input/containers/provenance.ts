@@ -46,9 +46,13 @@ export function childPlace(place: Place, position: number, seg: string): Place {
   return place.root === undefined ? { root: position, prefix: `${seg}-` } : { root: place.root, prefix: `${place.prefix}${position}/${seg}-` };
 }
 
-/** A position of `place` as a finding's `offset` and `inner`. */
-export function locatePosition(place: Place, position: number): { offset: number; inner?: string } {
-  return place.root === undefined ? { offset: position } : { offset: place.root, inner: `${place.prefix}${position}` };
+/**
+ * A position of `place` as a finding's `offset` and `inner`; `within` is the path inside a
+ * stream embedded at that position (a gzip member in a decompressed core: `ZSTD-4096/GZIP-512`).
+ */
+export function locatePosition(place: Place, position: number, within?: string): { offset: number; inner?: string } {
+  if (place.root === undefined) return within === undefined ? { offset: position } : { offset: position, inner: within };
+  return { offset: place.root, inner: `${place.prefix}${position}${within === undefined ? '' : `/${within}`}` };
 }
 
 /** For messages: 'ZSTD-182736', or 'offset 182736' for the file's own bytes. */
