@@ -1,4 +1,5 @@
 // Plain data at the boundaries: what flows from reader to workers to reporters.
+import type { AnchorHits } from './detectors/anchors.js';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
@@ -65,8 +66,14 @@ export interface Detector {
   readonly id: DetectorId;
   /** The longest match this detector can report; the chunk margin must be at least this. */
   readonly maxMatchLengthInBytes: number;
+  /**
+   * The fixed byte strings this detector finds its candidates by. The worker searches every
+   * enabled detector's anchors in one blocked pass per chunk (src/detectors/anchors.ts) and
+   * hands the hits to `scan`; a detector called without them searches its own.
+   */
+  readonly anchors?: readonly Buffer[];
   /** Pure: reports matches whose start is < bodyLength, reading on into the margin. Never throws on garbage. */
-  scan(bytes: Uint8Array, bodyLength: number): Iterable<Match>;
+  scan(bytes: Uint8Array, bodyLength: number, anchors?: AnchorHits): Iterable<Match>;
 }
 
 /** The finding contract of DESIGN.md: every output format is built from this shape. */

@@ -6,6 +6,7 @@ import type { Detector, Encoding, Match } from '../types.js';
 import { identifyDerKey } from '../keys/der-keys.js';
 import { redactedEvidence } from '../report/redact.js';
 import { decodeBase64Run, endOfEncodedBytes } from './base64-run.js';
+import { anchorHits } from './anchors.js';
 import { asBuffer, narrowUtf16Window } from './text-views.js';
 
 /** Keys are under 16 KiB; their base64 with line breaks stays under this many characters. */
@@ -73,8 +74,10 @@ function keyAt(text: Uint8Array, start: number): { length: number; match: Omit<M
 export const base64DerDetector: Detector = {
   id: 'base64',
   maxMatchLengthInBytes: 2 * maximumBase64Chars,
-  *scan(bytes, bodyLength) {
+  anchors: needles.map((n) => n.needle),
+  *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
+    const hits = anchorHits(buffer, needles.map((n) => n.needle), shared);
     const seen = new Set<number>();
     // A key found inside another's base64 (SEC1 inside PKCS#8, when its offset falls on a
     // character boundary) is the same key: merge would fold it; skip decoding it twice.
@@ -82,7 +85,8 @@ export const base64DerDetector: Detector = {
     const inside = (at: number) => found.some(([s, e]) => s <= at && at < e);
     for (const { needle, back, encoding } of needles) {
       const unit = encoding === 'utf16le' ? 2 : 1;
-      for (let at = buffer.indexOf(needle); at !== -1 && at - back * unit < bodyLength; at = buffer.indexOf(needle, at + 1)) {
+      for (const at of hits.get(needle) ?? []) {
+        if (at - back * unit >= bodyLength) break;
         const start = at - back * unit;
         if (start < 0 || seen.has(start) || inside(start)) continue;
         let key;

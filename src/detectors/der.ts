@@ -6,7 +6,8 @@ import type { Detector, Match } from '../types.js';
 import { identifyDerKey } from '../keys/der-keys.js';
 import { maximumDerLengthInBytes, readHeader } from '../keys/der-reader.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
-import { asBuffer, indexesOf } from './text-views.js';
+import { anchorHits, hitsBelow } from './anchors.js';
+import { asBuffer } from './text-views.js';
 
 const versionAnchor = Buffer.from([0x02, 0x01]);
 /** Versions that open key structures: 0 (PKCS#1, PKCS#8 v1, DSA), 1 (PKCS#8 v2, SEC1, multi-prime), 3 (PFX). */
@@ -25,8 +26,10 @@ function sequenceHeaderAt(bytes: Uint8Array, at: number, size: number): boolean 
 export const derDetector: Detector = {
   id: 'der',
   maxMatchLengthInBytes: maximumDerLengthInBytes + 5,
-  *scan(bytes, bodyLength) {
+  anchors: [versionAnchor, ...pbeAnchors],
+  *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
+    const hits = anchorHits(buffer, [versionAnchor, ...pbeAnchors], shared);
     const tried = new Set<number>();
     // A structure inside a validated key (PKCS#1 inside PKCS#8) would be merged into it
     // anyway; skipping it here saves validating the same key twice.
@@ -56,7 +59,7 @@ export const derDetector: Detector = {
         ...(key.note ? { note: key.note } : {}),
       };
     };
-    for (const p of indexesOf(buffer, versionAnchor, bodyLength + 5)) {
+    for (const p of hitsBelow(hits, versionAnchor, bodyLength + 5)) {
       if (!keyVersions.has(buffer[p + 2])) continue;
       for (const size of headerSizes) {
         if (!sequenceHeaderAt(buffer, p - size, size)) continue;
@@ -66,7 +69,7 @@ export const derDetector: Detector = {
     }
     // EncryptedPrivateKeyInfo opens with its AlgorithmIdentifier, not a version.
     for (const anchor of pbeAnchors) {
-      for (const p of indexesOf(buffer, anchor, bodyLength + 9)) {
+      for (const p of hitsBelow(hits, anchor, bodyLength + 9)) {
         for (const inner of [2, 3]) {
           if (!sequenceHeaderAt(buffer, p - inner, inner)) continue;
           for (const outer of headerSizes) {

@@ -12,6 +12,7 @@ import { base64UrlToBigInt, modPow } from '../keys/integers.js';
 import { okpPublicKey, type OkpCurve } from '../keys/okp.js';
 import { rsaIsConsistent, rsaSpkiFingerprint } from '../keys/rsa.js';
 import { readJsonObject, type JsonValue, type QuoteStyle } from './json-object.js';
+import { anchorHits } from './anchors.js';
 import { asBuffer, indexesOf, narrowUtf16Window } from './text-views.js';
 
 /** The longest JWK read, in characters: a 16384-bit RSA JWK with all CRT members is about 12.5 K. */
@@ -40,17 +41,21 @@ interface Verdict {
   note?: string;
 }
 
+const anchorNeedles = anchors.map((a) => a.needle);
+
 export const jwkDetector: Detector = {
   id: 'jwk',
   maxMatchLengthInBytes: 2 * maximumJwkChars,
-  *scan(bytes, bodyLength) {
+  anchors: anchorNeedles,
+  *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
+    const hits = anchorHits(buffer, anchorNeedles, shared);
     const reported = new Set<number>();
     const objects = new ObjectStarts(buffer);
     for (const anchor of anchors) {
       // Anchors are searched in the margin too: an object starting in the body may name its
       // `kty` after the body ends. Only objects that START in the body are reported.
-      for (const at of indexesOf(buffer, anchor.needle, buffer.length)) {
+      for (const at of hits.get(anchor.needle) ?? []) {
         const match = objects.objectAround(at, anchor.style, anchor.encoding);
         if (!match || match.start >= bodyLength || reported.has(match.start)) continue;
         reported.add(match.start);

@@ -6,7 +6,8 @@ import { OPENSSH_MAGIC } from '../keys/openssh.js';
 import { judgeOpenssh } from '../keys/verdict.js';
 import { redactedBinaryEvidence, redactedEvidence } from '../report/redact.js';
 import { decodeBase64Run, endOfEncodedBytes } from './base64-run.js';
-import { asBuffer, indexesOf, narrowUtf16Window } from './text-views.js';
+import { anchorHits, hitsBelow } from './anchors.js';
+import { asBuffer, narrowUtf16Window } from './text-views.js';
 
 /** The largest container read: an RSA-16384 key with its public half is about 6 KiB. */
 const maximumContainerBytes = 16 * 1024;
@@ -45,17 +46,19 @@ function base64Match(text: Uint8Array, start: number): { length: number; verdict
 export const opensshDetector: Detector = {
   id: 'openssh',
   maxMatchLengthInBytes: 2 * maximumBase64Chars,
-  *scan(bytes, bodyLength) {
+  anchors: Object.values(needles),
+  *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
-    for (const start of indexesOf(buffer, needles.binary, bodyLength)) {
+    const hits = anchorHits(buffer, Object.values(needles), shared);
+    for (const start of hitsBelow(hits, needles.binary, bodyLength)) {
       const verdict = verdictOf(buffer.subarray(start, Math.min(buffer.length, start + maximumContainerBytes)));
       if (verdict) yield toMatch(start, verdict.length, 'binary', redactedBinaryEvidence('openssh-key-v1 container', verdict.length), verdict);
     }
-    for (const start of indexesOf(buffer, needles.base64, bodyLength)) {
+    for (const start of hitsBelow(hits, needles.base64, bodyLength)) {
       const found = base64Match(buffer, start);
       if (found) yield toMatch(start, found.length, 'base64', redactedEvidence('openssh-key-v1 base64', BASE64_MAGIC.padEnd(found.chars, '.')), found.verdict);
     }
-    for (const start of indexesOf(buffer, needles.base64Utf16, bodyLength)) {
+    for (const start of hitsBelow(hits, needles.base64Utf16, bodyLength)) {
       const { text, origin } = narrowUtf16Window(buffer, start, 1, maximumBase64Chars);
       const found = base64Match(text, (start - origin) / 2);
       if (found) yield toMatch(start, 2 * found.length, 'utf16le', redactedEvidence('openssh-key-v1 base64', BASE64_MAGIC.padEnd(found.chars, '.')), found.verdict);

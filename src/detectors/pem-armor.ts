@@ -51,17 +51,25 @@ function startsWithAt(text: Uint8Array, at: number, ascii: string, limit: number
   return true;
 }
 
-/** Length of a separator at i (real or escaped whitespace), 0 when there is none. */
-function separatorAt(text: Uint8Array, i: number, limit: number): { length: number; newline: boolean; escaped: boolean } {
+/** A separator's length in its low bits, and what it is in the flags. */
+const SEPARATOR_NEWLINE = 4;
+const SEPARATOR_ESCAPED = 8;
+
+/**
+ * The separator at i (real or escaped whitespace): its length (1 or 2) | SEPARATOR_NEWLINE |
+ * SEPARATOR_ESCAPED, 0 when there is none. A number, not an object: this runs on every
+ * character of every armor body and of every text that merely follows a BEGIN label.
+ */
+function separatorAt(text: Uint8Array, i: number, limit: number): number {
   const c = text[i];
-  if (c === Char.Lf || c === Char.Cr) return { length: 1, newline: true, escaped: false };
-  if (c === Char.Space || c === Char.Tab) return { length: 1, newline: false, escaped: false };
+  if (c === Char.Lf || c === Char.Cr) return 1 | SEPARATOR_NEWLINE;
+  if (c === Char.Space || c === Char.Tab) return 1;
   if (c === Char.Backslash && i + 1 < limit) {
     const d = text[i + 1];
-    if (d === Char.n || d === Char.r) return { length: 2, newline: true, escaped: true };
-    if (d === Char.t) return { length: 2, newline: false, escaped: true };
+    if (d === Char.n || d === Char.r) return 2 | SEPARATOR_NEWLINE | SEPARATOR_ESCAPED;
+    if (d === Char.t) return 2 | SEPARATOR_ESCAPED;
   }
-  return { length: 0, newline: false, escaped: false };
+  return 0;
 }
 
 /** Reads the label of a `-----BEGIN label-----` line at 0; undefined unless it is one. */
@@ -93,10 +101,10 @@ export function readArmor(text: Uint8Array, limit: number): Armor | undefined {
 
   while (i < limit) {
     const separator = separatorAt(text, i, limit);
-    if (separator.length) {
-      escaped ||= separator.escaped;
-      atLineStart ||= separator.newline;
-      i += separator.length;
+    if (separator !== 0) {
+      escaped ||= (separator & SEPARATOR_ESCAPED) !== 0;
+      atLineStart ||= (separator & SEPARATOR_NEWLINE) !== 0;
+      i += separator & 3;
       continue;
     }
     const c = text[i];
@@ -130,7 +138,7 @@ function headerLineEnd(text: Uint8Array, i: number, limit: number): number {
   const stop = Math.min(limit, i + maximumHeaderLineLength);
   while (k < stop && ((text[k] >= 65 && text[k] <= 90) || (text[k] >= 97 && text[k] <= 122) || (text[k] >= 48 && text[k] <= 57) || text[k] === Char.Dash)) k++;
   if (k === i || k >= stop || text[k] !== Char.Colon) return 0;
-  while (k < stop && text[k] >= 0x20 && text[k] < 0x7f && !(text[k] === Char.Backslash && separatorAt(text, k, limit).newline)) k++;
+  while (k < stop && text[k] >= 0x20 && text[k] < 0x7f && !(text[k] === Char.Backslash && (separatorAt(text, k, limit) & SEPARATOR_NEWLINE) !== 0)) k++;
   return k;
 }
 

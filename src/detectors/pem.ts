@@ -9,7 +9,8 @@ import { parsePuttyLines } from '../keys/putty.js';
 import { judgeKey, judgeOpenssh, type Verdict } from '../keys/verdict.js';
 import { redactedEvidence } from '../report/redact.js';
 import { armorBodyAhead, BEGIN_MARKER, readArmor, readTextLines, type Armor } from './pem-armor.js';
-import { asBuffer, indexesOf, narrowUtf16le } from './text-views.js';
+import { anchorHits, hitsBelow } from './anchors.js';
+import { asBuffer, narrowUtf16le } from './text-views.js';
 
 /** The longest armor read, in characters: a 16384-bit RSA key is about 12.6 K base64 characters. */
 export const maximumArmorLengthInChars = 32 * 1024;
@@ -29,25 +30,27 @@ const needles = {
 export const pemDetector: Detector = {
   id: 'pem',
   maxMatchLengthInBytes: 2 * maximumArmorLengthInChars,
-  *scan(bytes, bodyLength) {
+  anchors: Object.values(needles),
+  *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
-    for (const start of indexesOf(buffer, needles.ascii, bodyLength)) {
+    const hits = anchorHits(buffer, Object.values(needles), shared);
+    for (const start of hitsBelow(hits, needles.ascii, bodyLength)) {
       const limit = Math.min(buffer.length, start + maximumArmorLengthInChars);
       if (!armorBodyAhead(buffer, start, limit, 1, minimumBodyChars)) continue;
       const match = armorMatch(buffer.subarray(start, limit), 'ascii');
       if (match) yield { ...match, start };
     }
-    for (const start of indexesOf(buffer, needles.utf16, bodyLength)) {
+    for (const start of hitsBelow(hits, needles.utf16, bodyLength)) {
       if (!armorBodyAhead(buffer, start, Math.min(buffer.length, start + 2 * maximumArmorLengthInChars), 2, minimumBodyChars)) continue;
       const match = armorMatch(narrowUtf16le(buffer, start, 2 * maximumArmorLengthInChars), 'utf16le');
       if (match) yield { ...match, start, length: match.length * 2 };
     }
-    for (const start of indexesOf(buffer, needles.puttyAscii, bodyLength)) {
+    for (const start of hitsBelow(hits, needles.puttyAscii, bodyLength)) {
       const limit = Math.min(buffer.length, start + maximumArmorLengthInChars);
       const match = puttyMatch(buffer.subarray(start, limit), 'ascii');
       if (match) yield { ...match, start };
     }
-    for (const start of indexesOf(buffer, needles.puttyUtf16, bodyLength)) {
+    for (const start of hitsBelow(hits, needles.puttyUtf16, bodyLength)) {
       const match = puttyMatch(narrowUtf16le(buffer, start, 2 * maximumArmorLengthInChars), 'utf16le');
       if (match) yield { ...match, start, length: match.length * 2 };
     }

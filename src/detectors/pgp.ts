@@ -7,7 +7,7 @@
 // exactly, and unprotected secrets are checked against their checksum and their public key.
 //
 // Anchors (each shorter than 7 octets, so Buffer.indexOf stays on its fast memchr path; all of
-// them are searched one cache-sized block at a time, which reads memory once instead of five times):
+// them are searched in the worker's shared blocked pass, src/detectors/anchors.ts):
 // - RSA: the MPI of e = 65537 (`00 11 01 00 01`), which follows n in every key GnuPG, OpenPGP.js,
 //   Sequoia and Bouncy Castle make; the modulus MPI is found by walking back over its possible
 //   lengths (512 to 16384 bits). Keys with another public exponent are not found.
@@ -16,6 +16,7 @@
 import type { Detector, Match } from '../types.js';
 import { maximumPgpPacketLengthInBytes, readPgpSecretKeyPacket } from '../keys/pgp.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
+import { anchorHits, hitsBelow } from './anchors.js';
 import { asBuffer } from './text-views.js';
 
 /** The longest packet header: new format with a 5-octet length. */
@@ -37,8 +38,7 @@ const curveAnchors = [
   Buffer.from('2b06010401', 'hex'), // 1.3.6.1.4.1.x: Ed25519 (11591.15.1), Curve25519 (3029.1.5.1)
   Buffer.from('2b2403030208', 'hex'), // 1.3.36.3.3.2.8.x: brainpoolP256r1/P384r1/P512r1
 ];
-/** Anchors are searched block by block: a block stays in the L2 cache while every anchor reads it. */
-const searchBlockLength = 256 * 1024;
+const pgpAnchors = [rsaExponentAnchor, ...curveAnchors];
 
 /** How far past a packet's start an anchor can sit. */
 const rsaReach = maximumHeaderLength + versionToAlgorithm + 1 + v6CountLength + 2 + maximumModulusLength + 1;
@@ -96,7 +96,8 @@ function curveVersionPositions(bytes: Buffer, p: number, out: number[]): void {
 export const pgpDetector: Detector = {
   id: 'pgp',
   maxMatchLengthInBytes: maximumPgpPacketLengthInBytes,
-  *scan(bytes, bodyLength) {
+  anchors: pgpAnchors,
+  *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
     const tried = new Set<number>();
     const matches: Match[] = [];
@@ -129,17 +130,11 @@ export const pgpDetector: Detector = {
       { needle: rsaExponentAnchor, limit: bodyLength + rsaReach, versionPositions: rsaVersionPositions },
       ...curveAnchors.map((needle) => ({ needle, limit: bodyLength + curveReach, versionPositions: curveVersionPositions })),
     ];
-    const end = Math.min(buffer.length, Math.max(...anchors.map((a) => a.limit)));
-    const overlap = Math.max(...anchors.map((a) => a.needle.length)) - 1;
-    for (let blockStart = 0; blockStart < end; blockStart += searchBlockLength) {
-      const blockEnd = Math.min(end, blockStart + searchBlockLength);
-      const view = buffer.subarray(blockStart, Math.min(buffer.length, blockEnd + overlap));
-      for (const { needle, limit, versionPositions } of anchors) {
-        const stop = Math.min(blockEnd, limit) - blockStart;
-        for (let p = view.indexOf(needle); p !== -1 && p < stop; p = view.indexOf(needle, p + 1)) {
-          versionPositions(buffer, blockStart + p, versions);
-          tryVersions();
-        }
+    const hits = anchorHits(buffer, pgpAnchors, shared);
+    for (const { needle, limit, versionPositions } of anchors) {
+      for (const p of hitsBelow(hits, needle, limit)) {
+        versionPositions(buffer, p, versions);
+        tryVersions();
       }
     }
     yield* matches.sort((a, b) => a.start - b.start);

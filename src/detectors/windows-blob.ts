@@ -7,7 +7,8 @@ import { checkEcScalar, curveByName, type Curve } from '../keys/ec.js';
 import { bytesToBigInt } from '../keys/integers.js';
 import { rsaIsConsistent, rsaSpkiFingerprint } from '../keys/rsa.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
-import { asBuffer, indexesOf } from './text-views.js';
+import { anchorHits, hitsBelow } from './anchors.js';
+import { asBuffer } from './text-views.js';
 
 const minimumRsaBits = 512;
 const maximumRsaBits = 16384;
@@ -161,10 +162,12 @@ const eccMagic = Buffer.from('EC', 'latin1');
 export const windowsBlobDetector: Detector = {
   id: 'windows-blob',
   maxMatchLengthInBytes: maximumBlobLengthInBytes,
-  *scan(bytes, bodyLength) {
+  anchors: [rsaMagic, eccMagic],
+  *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
+    const hits = anchorHits(buffer, [rsaMagic, eccMagic], shared);
     // 'RSA2' opens a CNG blob and sits 8 bytes into a CryptoAPI one (after the BLOBHEADER).
-    for (const p of indexesOf(buffer, rsaMagic, bodyLength + 8)) {
+    for (const p of hitsBelow(hits, rsaMagic, bodyLength + 8)) {
       const version = buffer[p + 3];
       if (version !== 0x32 && version !== 0x33) continue;
       if (version === 0x32 && p - 8 >= 0 && p - 8 < bodyLength) {
@@ -179,7 +182,7 @@ export const windowsBlobDetector: Detector = {
         if (blob) yield toMatch(p, blob);
       }
     }
-    for (const p of indexesOf(buffer, eccMagic, bodyLength)) {
+    for (const p of hitsBelow(hits, eccMagic, bodyLength)) {
       const third = buffer[p + 2];
       if (third !== 0x4b && third !== 0x53) continue; // 'K' (ECDH) or 'S' (ECDSA)
       const blob = cngEccBlob(buffer, p, buffer.toString('latin1', p, p + 4));

@@ -2,6 +2,7 @@
 // gives it back by transfer, with only small, already redacted matches beside it.
 import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { findAnchors } from '../detectors/anchors.js';
 import { runnableDetectors } from '../detectors/index.js';
 import { describeError } from '../errors.js';
 import { collectPublics } from '../raw/collect.js';
@@ -42,10 +43,13 @@ export default function scanChunk(task: ChunkTask): unknown {
   const matches: Match[] = [];
   const failures: ChunkResult['failures'] = [];
   if (task.raw) return transferBack({ buffer: task.buffer, matches, failures, raw: runRawTask(task.raw, bytes, task.bodyLength) });
-  for (const detector of runnableDetectors(task.detectorIds)) {
+  const enabled = runnableDetectors(task.detectorIds);
+  // One blocked search for every detector's anchors: the chunk is read from memory once.
+  const anchors = findAnchors(Buffer.from(task.buffer, 0, task.length), enabled.flatMap((d) => d.anchors ?? []));
+  for (const detector of enabled) {
     try {
       if (fault === 'detector-throw') throw new Error('injected detector fault');
-      for (const match of detector.scan(bytes, task.bodyLength)) {
+      for (const match of detector.scan(bytes, task.bodyLength, anchors)) {
         if (match.start >= task.bodyLength) continue;
         matches.push(match.fingerprint || match.contentId ? match : { ...match, contentId: contentDigest(bytes.subarray(match.start, match.start + match.length)) });
       }

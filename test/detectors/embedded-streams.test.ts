@@ -2,12 +2,17 @@
 // planted at odd offsets in pseudo-random bytes; the key reported at the stream's first byte,
 // with the stream's length and the key's decompressed position in `inner`.
 import { spawnSync } from 'node:child_process';
-import { constants, deflateSync, gzipSync } from 'node:zlib';
-import { describe, expect, test } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { constants, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, test } from 'vitest';
+import { plausibleDeflateStart } from '../../src/detectors/deflate-start.js';
 import { createEmbeddedStreamsDetector, MAX_EMBEDDED_INPUT_IN_BYTES } from '../../src/detectors/embedded-streams.js';
 import { detectors, detectorsById, requiredMarginInBytes, runnableDetectors } from '../../src/detectors/index.js';
 import type { Detector, Match } from '../../src/types.js';
 import { scanChunked } from '../helpers/chunked.js';
+import { jsonlFindings, runCli } from '../helpers/cli.js';
 import { pkcs8Pem, pseudoRandomBytes, testKeys } from '../helpers/keys.js';
 
 const keys = testKeys();
@@ -145,11 +150,75 @@ describe('embedded streams', () => {
     expect(scanWhole(embedded, Buffer.from([0x1f, 0x8b, 0x08, 0x00]))).toEqual([]);
   });
 
+  test('the first-block prefilter accepts what zlib writes: every level and strategy, text, binary and short inputs', () => {
+    const inputs = [payload, derEc, pseudoRandomBytes(5000, 8), Buffer.alloc(3000, 0x41), Buffer.from('ab'.repeat(40)), Buffer.concat([Buffer.alloc(200), derEc])];
+    const strategies = [constants.Z_DEFAULT_STRATEGY, constants.Z_FILTERED, constants.Z_HUFFMAN_ONLY, constants.Z_RLE, constants.Z_FIXED];
+    for (const input of inputs) {
+      for (const level of [0, 1, 6, 9]) {
+        for (const strategy of strategies) {
+          const raw = deflateRawSync(input, { level, strategy });
+          expect(plausibleDeflateStart(raw, 0, raw.length), `level ${level} strategy ${strategy} length ${input.length}`).toBe(true);
+        }
+      }
+    }
+  });
+
   test('a stored (uncompressed) deflate block is decoded too; the inner detectors are the ones it is given', () => {
     const z = deflateSync(payload, { level: 0 });
     expect(scanWhole(embedded, plant(z, 31)).map((m) => [m.start, m.inner])).toEqual([[31, `ZLIB-${before.length}`]]);
     const onlyDer = createEmbeddedStreamsDetector(detectors.filter((d) => d.id === 'der'));
     expect(scanWhole(onlyDer, plant(z, 31))).toEqual([]);
     expect(scanWhole(onlyDer, plant(deflateSync(derEc, { strategy: constants.Z_FIXED }), 31)).map((m) => m.kind)).toEqual(['ec-private-key']);
+  });
+});
+
+const hasZstd = spawnSync('zstd', ['--version'], { stdio: 'ignore' }).error === undefined;
+
+describe('dumpguard scan (built CLI) with an embedded stream', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dumpguard-embedded-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const gz = gzipSync(payload);
+  const at = 0x1f00;
+  const blob = plant(gz, at, 1024 * 1024, 21);
+  const file = path.join(dir, 'blob.bin');
+  writeFileSync(file, blob);
+  const expected = { path: file, offset: at, length: gz.length, detector: 'pem', kind: 'rsa-private-key', severity: 'high', fingerprint: keys.rsa.fingerprint, inner: `GZIP-${before.length}` };
+
+  test('exits 1; JSONL, JSON and SARIF carry inner; the same for --chunk-size 64k --jobs 1 and 1m --jobs 2', async () => {
+    const a = await runCli(['scan', file, '--format', 'jsonl', '--chunk-size', '64k', '--jobs', '1']);
+    const b = await runCli(['scan', file, '--format', 'jsonl', '--chunk-size', '1m', '--jobs', '2']);
+    expect(a.code).toBe(1);
+    expect(jsonlFindings(a)).toEqual([expect.objectContaining(expected)]);
+    expect(jsonlFindings(b)).toEqual(jsonlFindings(a));
+    const json = await runCli(['scan', file, '--format', 'json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdoutText).findings).toEqual([expect.objectContaining(expected)]);
+    const sarif = await runCli(['scan', file, '--format', 'sarif']);
+    expect(sarif.code).toBe(1);
+    const results = JSON.parse(sarif.stdoutText).runs[0].results;
+    expect(results).toHaveLength(1);
+    expect(results[0].properties.inner).toBe(expected.inner);
+    expect(results[0].locations[0].physicalLocation.region).toMatchObject({ byteOffset: at, byteLength: gz.length });
+    const text = await runCli(['scan', file]);
+    expect(text.stdoutText).toContain(`inside ${expected.inner}`);
+  });
+
+  test('--detectors without embedded: not found (exit 0); a stored block whose PEM is readable as it is: one finding, the plain one', async () => {
+    const off = await runCli(['scan', file, '--format', 'jsonl', '--detectors', 'pem,der']);
+    expect(off.code).toBe(0);
+    const stored = deflateSync(payload, { level: 0 });
+    const storedFile = path.join(dir, 'stored.bin');
+    writeFileSync(storedFile, plant(stored, 4095, 256 * 1024, 22));
+    const result = await runCli(['scan', storedFile, '--format', 'jsonl']);
+    expect(result.code).toBe(1);
+    expect(jsonlFindings(result).map((f) => [f.offset, f.detector, f.fingerprint, f.inner])).toEqual([[4095 + 2 + 5 + before.length, 'pem', keys.rsa.fingerprint, undefined]]);
+  });
+
+  test.skipIf(!hasZstd)('inside a zstd-compressed file: offset 0, inner ZSTD-<stream offset>/GZIP-<key offset>', async () => {
+    const zst = path.join(dir, 'blob.zst');
+    writeFileSync(zst, spawnSync('zstd', ['-q', '-c', file]).stdout);
+    const result = await runCli(['scan', zst, '--format', 'jsonl']);
+    expect(result.code).toBe(1);
+    expect(jsonlFindings(result)).toEqual([expect.objectContaining({ ...expected, path: zst, offset: 0, inner: `ZSTD-${at}/GZIP-${before.length}` })]);
   });
 });
