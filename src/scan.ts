@@ -25,6 +25,8 @@ import { Gate, type GateRules } from './gate.js';
 import { mergeFileFindings } from './merge.js';
 import { loadKnownTargets } from './raw/known.js';
 import { FilePublicKeys, searchRawKeysOfFile } from './raw/search.js';
+import { capHighEntropyFindings } from './detectors/entropy.js';
+import { EntropyProfileBuilder, profileBlockSizeInBytes, type EntropyProfile } from './entropy-profile.js';
 import { describeOffsets, fileReader, locate, readLayout, type DumpLayout } from './formats/index.js';
 import { BufferPool, ChunkPool } from './pool/pool.js';
 import type { DetectorId, FileSummary, Finding, ScanError, Severity, Skipped, Summary } from './types.js';
@@ -66,6 +68,8 @@ export interface ScanOptions {
   maxExpansionRatio?: number;
   /** A stream cut short by a limit, or corrupt, truncated or unsupported content, is a warning instead of an error (exit 2). */
   allowPartial?: boolean;
+  /** The per-file entropy profile (summary.perFile[].entropy, src/entropy-profile.ts): costs a pass over every byte, so on request. */
+  entropyProfile?: boolean;
   /** Raw keys (detector raw): also through CA root keys, primes tested over the whole file, wider neighbourhoods. Slow. */
   deep?: boolean;
 }
@@ -132,9 +136,10 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   const chunkSizeInBytes = options.chunkSizeInBytes ?? defaultChunkSizeInBytes;
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`--jobs must be an integer from 1 to 256, got ${jobs}`);
   const enabled = detectorsById(options.detectors);
-  const marginInBytes = requiredMarginInBytes(enabled);
+  // The entropy profile reads each block that starts in a chunk's body to its end.
+  const marginInBytes = Math.max(requiredMarginInBytes(enabled), options.entropyProfile ? profileBlockSizeInBytes : 0);
   if (!Number.isInteger(chunkSizeInBytes) || chunkSizeInBytes < 4096) throw new UsageError('--chunk-size must be at least 4k');
-  const sizes = { chunkSizeInBytes, marginInBytes };
+  const sizes = { chunkSizeInBytes, marginInBytes, lookBehindInBytes: Math.max(0, ...enabled.map((d) => d.lookBehindInBytes ?? 0)) };
   const containerLimits = {
     ...DEFAULT_CONTAINER_LIMITS,
     ...(options.maxDecompressedSizeInBytes !== undefined ? { maxDecompressedSizeInBytes: options.maxDecompressedSizeInBytes } : {}),
@@ -163,7 +168,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   const buffers = new BufferPool(chunkSizeInBytes + marginInBytes, 2 * jobs + 1);
   const fileConcurrency = 2 * jobs;
 
-  const scanOne = async (source: InputSource): Promise<{ findings: Finding[]; bytes: number; scannedBytes: number; skippedRanges: FileSummary['skippedRanges']; errors: ScanError[]; warnings: Skipped[]; layout?: DumpLayout }> => {
+  const scanOne = async (source: InputSource): Promise<{ findings: Finding[]; bytes: number; scannedBytes: number; skippedRanges: FileSummary['skippedRanges']; errors: ScanError[]; warnings: Skipped[]; layout?: DumpLayout; entropy?: EntropyProfile }> => {
     const fileErrors: ScanError[] = [];
     const fileWarnings: Skipped[] = [];
     let layout: DumpLayout | undefined;
@@ -177,6 +182,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     const skippedRanges: Array<{ from: number; to: number; reason: string }> = [];
     const inFlight: Promise<void>[] = [];
     const publicKeys = new FilePublicKeys();
+    /** The file's own bytes' entropy profile, on request (a container's compressed bytes get none). */
+    const profile = options.entropyProfile ? new EntropyProfileBuilder() : undefined;
     /** `into` is where the chunk's findings go (offsets in that byte stream); progress counts the file's own bytes only. */
     const dispatch = (chunk: FilledChunk, into: Finding[] = fileFindings) => {
       const ownBytes = into === fileFindings;
@@ -185,7 +192,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         buffers.release(chunk.buffer);
         return;
       }
-      const task = { buffer: chunk.buffer, length: chunk.length, bodyLength: chunk.bodyLength, detectorIds };
+      const task = { buffer: chunk.buffer, length: chunk.length, bodyLength: chunk.bodyLength, detectorIds, ...(chunk.before ? { before: chunk.before } : {}), ...(profile && ownBytes ? { profileOffset: chunk.offset } : {}) };
       inFlight.push(
         pool.run(task, options.signal).then(
           (result) => {
@@ -196,6 +203,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
             for (const failure of result.failures) {
               fileErrors.push({ path: source.path, offset: chunk.offset, message: `detector ${failure.detector} failed on the chunk at offset ${chunk.offset}: ${failure.message}` });
             }
+            if (result.entropy) profile!.add(result.entropy);
             if (ownBytes) publicKeys.add(result.publics);
             for (const m of result.matches) {
               into.push({
@@ -333,13 +341,14 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         return { ...placed, ...locatePosition(s.place, f.offset, f.inner) };
       }),
     );
-    const all = inner.length > 0 ? [...mergeFileFindings(fileFindings), ...inner].sort((a, b) => a.offset - b.offset) : mergeFileFindings(fileFindings);
+    const all = capHighEntropyFindings(inner.length > 0 ? [...mergeFileFindings(fileFindings), ...inner].sort((a, b) => a.offset - b.offset) : mergeFileFindings(fileFindings));
     const merged = lowerPublishedTestKeys(applyInventory(all, inventory), testKeys);
     const placed = layout ? merged.map((f) => placeInMemory(f, layout!)) : merged;
     const described = objects?.size ? placed.map((f) => (objects!.has(f.offset) && !f.region ? { ...f, region: objects!.get(f.offset)!.region } : f)) : placed;
     skippedRanges.sort((a, b) => a.from - b.from);
     // A container's bytes count as scanned when all of its content was (its errors say otherwise).
-    return { findings: described, bytes, scannedBytes: streams.length > 0 && fileErrors.length === 0 ? bytes : scannedBytes, skippedRanges, errors: fileErrors, warnings: fileWarnings, layout };
+    const entropy = profile?.finish();
+    return { findings: described, bytes, scannedBytes: streams.length > 0 && fileErrors.length === 0 ? bytes : scannedBytes, skippedRanges, errors: fileErrors, warnings: fileWarnings, layout, ...(entropy ? { entropy } : {}) };
   };
 
   try {
@@ -364,6 +373,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         findings: done.findings.length,
         ...(done.layout ? { format: done.layout.format } : {}),
         ...(done.layout && Object.keys(done.layout.facts).length ? { facts: done.layout.facts } : {}),
+        ...(done.entropy ? { entropy: done.entropy } : {}),
       });
       findings.push(...done.findings);
       options.onFileDone?.(source.path, done.findings);

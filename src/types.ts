@@ -1,5 +1,6 @@
 // Plain data at the boundaries: what flows from reader to workers to reporters.
 import type { AnchorHits } from './detectors/anchors.js';
+import type { EntropyProfile } from './entropy-profile.js';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
@@ -72,8 +73,17 @@ export interface Detector {
    * hands the hits to `scan`; a detector called without them searches its own.
    */
   readonly anchors?: readonly Buffer[];
-  /** Pure: reports matches whose start is < bodyLength, reading on into the margin. Never throws on garbage. */
-  scan(bytes: Uint8Array, bodyLength: number, anchors?: AnchorHits): Iterable<Match>;
+  /**
+   * Bytes before the chunk this detector reads (the entropy hint judges a run by its
+   * surroundings on both sides); the chunker hands them over as `before` of `scan`.
+   */
+  readonly lookBehindInBytes?: number;
+  /**
+   * Pure: reports matches whose start is < bodyLength, reading on into the margin (and, with
+   * `lookBehindInBytes`, back into `before`: the bytes just before bytes[0], empty at the
+   * input's start). Never throws on garbage.
+   */
+  scan(bytes: Uint8Array, bodyLength: number, anchors?: AnchorHits, before?: Uint8Array): Iterable<Match>;
 }
 
 /** The finding contract of DESIGN.md: every output format is built from this shape. */
@@ -122,6 +132,8 @@ export interface FileSummary {
   format?: string;
   /** pid, command, os, cpu, ... as the dump's headers state them. */
   facts?: Record<string, string | number>;
+  /** With --entropy-profile: block entropy histogram and down-sampled line (src/entropy-profile.ts). */
+  entropy?: EntropyProfile;
 }
 
 export interface Summary {

@@ -18,9 +18,9 @@ const embeddedStreamsDetector = createEmbeddedStreamsDetector(() => detectorsByI
 export const detectors: readonly Detector[] = [pemDetector, derDetector, windowsBlobDetector, jwkDetector, opensshDetector, base64DerDetector, pgpDetector, embeddedStreamsDetector, rawDetector, aesDetector, entropyDetector];
 
 /**
- * On unless asked for by name: AES key schedules (every OpenSSL process holds its random
+ * Off unless asked for by name: AES key schedules (every OpenSSL process holds its random
  * generator's own AES keys, which would fail a gate on every dump) and the entropy hint
- * (informational, and not yet invariant for runs at a chunk's very start).
+ * (informational `low` findings, never a gate on their own, and a cost on every byte).
  */
 export const OPT_IN_DETECTORS: readonly DetectorId[] = ['aes', 'entropy'];
 

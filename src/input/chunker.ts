@@ -7,6 +7,8 @@ import type { Readable } from 'node:stream';
 export interface ChunkSizes {
   chunkSizeInBytes: number;
   marginInBytes: number;
+  /** Bytes before each chunk to hand over as `before` (detectors with a look-behind); 0 or absent: none. */
+  lookBehindInBytes?: number;
 }
 
 /** A chunk read into a pooled buffer: bytes [0, length) of buffer, body [0, bodyLength). */
@@ -15,6 +17,12 @@ export interface FilledChunk {
   buffer: ArrayBuffer;
   length: number;
   bodyLength: number;
+  /**
+   * With a look-behind: a copy of the lookBehindInBytes bytes before `offset` (fewer at the
+   * input's start: empty for the first chunk). Copied from the previous chunk's body before it
+   * is handed on, so it costs no extra read.
+   */
+  before?: Uint8Array;
 }
 
 /** Where chunk buffers come from; a buffer not handed on in a chunk is given back. */
@@ -29,6 +37,8 @@ export interface BufferLender {
  */
 export async function* fileChunks(handle: FileHandle, sizes: ChunkSizes, lender: BufferLender): AsyncGenerator<FilledChunk> {
   const want = sizes.chunkSizeInBytes + sizes.marginInBytes;
+  const behind = sizes.lookBehindInBytes ?? 0;
+  let before = behind > 0 ? new Uint8Array(0) : undefined;
   for (let offset = 0; ; offset += sizes.chunkSizeInBytes) {
     const buffer = await lender.acquire();
     const view = new Uint8Array(buffer, 0, want);
@@ -48,7 +58,9 @@ export async function* fileChunks(handle: FileHandle, sizes: ChunkSizes, lender:
       return;
     }
     const last = length < want;
-    yield { offset, buffer, length, bodyLength: last ? length : sizes.chunkSizeInBytes };
+    const chunk: FilledChunk = { offset, buffer, length, bodyLength: last ? length : sizes.chunkSizeInBytes, ...(before ? { before } : {}) };
+    if (before && !last) before = view.slice(Math.max(0, sizes.chunkSizeInBytes - behind), sizes.chunkSizeInBytes);
+    yield chunk;
     if (last) return;
   }
 }
@@ -71,6 +83,8 @@ export async function* streamChunks(stream: Readable, sizes: ChunkSizes, lender:
   let view = new Uint8Array(held, 0, want);
   let length = 0;
   let offset = 0;
+  const behind = sizes.lookBehindInBytes ?? 0;
+  let before = behind > 0 ? new Uint8Array(0) : undefined;
   try {
     try {
       for await (const piece of stream as AsyncIterable<Buffer>) {
@@ -84,7 +98,8 @@ export async function* streamChunks(stream: Readable, sizes: ChunkSizes, lender:
             const next = await lender.acquire();
             const nextView = new Uint8Array(next, 0, want);
             nextView.set(view.subarray(sizes.chunkSizeInBytes, want), 0);
-            const full: FilledChunk = { offset, buffer: held, length, bodyLength: sizes.chunkSizeInBytes };
+            const full: FilledChunk = { offset, buffer: held, length, bodyLength: sizes.chunkSizeInBytes, ...(before ? { before } : {}) };
+            if (before) before = view.slice(Math.max(0, sizes.chunkSizeInBytes - behind), sizes.chunkSizeInBytes);
             held = next;
             view = nextView;
             length = sizes.marginInBytes;
@@ -96,7 +111,7 @@ export async function* streamChunks(stream: Readable, sizes: ChunkSizes, lender:
     } catch (error) {
       throw new ReadError(offset + length, error);
     }
-    const last: FilledChunk = { offset, buffer: held, length, bodyLength: length };
+    const last: FilledChunk = { offset, buffer: held, length, bodyLength: length, ...(before ? { before } : {}) };
     held = undefined;
     yield last;
   } finally {

@@ -5,6 +5,7 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { findAnchors } from '../detectors/anchors.js';
 import { runnableDetectors } from '../detectors/index.js';
 import { describeError } from '../errors.js';
+import { chunkEntropy, type ChunkEntropy } from '../entropy-profile.js';
 import { collectPublics } from '../raw/collect.js';
 import { runRawTask, type RawResult, type RawTask } from '../raw/task.js';
 import type { PublicValue } from '../raw/targets.js';
@@ -16,6 +17,10 @@ export interface ChunkTask {
   length: number;
   bodyLength: number;
   detectorIds: DetectorId[];
+  /** The bytes just before the chunk, for detectors with a look-behind (empty at the input's start). */
+  before?: Uint8Array;
+  /** The chunk's absolute offset, when the per-file entropy profile is wanted (src/entropy-profile.ts). */
+  profileOffset?: number;
   /** The raw-key search's own tasks (src/raw/task.ts): no detectors run. */
   raw?: RawTask;
 }
@@ -24,6 +29,8 @@ export interface ChunkResult {
   buffer: ArrayBuffer;
   matches: Match[];
   failures: Array<{ detector: DetectorId; message: string }>;
+  /** Entropies of the 4 KiB blocks starting in the body, when asked for by profileOffset. */
+  entropy?: ChunkEntropy;
   /** Public keys starting in the body, for the raw search (detector raw). */
   publics?: PublicValue[];
   raw?: RawResult;
@@ -49,7 +56,7 @@ export default function scanChunk(task: ChunkTask): unknown {
   for (const detector of enabled) {
     try {
       if (fault === 'detector-throw') throw new Error('injected detector fault');
-      for (const match of detector.scan(bytes, task.bodyLength, anchors)) {
+      for (const match of detector.scan(bytes, task.bodyLength, anchors, task.before)) {
         if (match.start >= task.bodyLength) continue;
         matches.push(match.fingerprint || match.contentId ? match : { ...match, contentId: contentDigest(bytes.subarray(match.start, match.start + match.length)) });
       }
@@ -65,6 +72,7 @@ export default function scanChunk(task: ChunkTask): unknown {
       failures.push({ detector: 'raw', message: describeError(error) });
     }
   }
+  if (task.profileOffset !== undefined) result.entropy = chunkEntropy(bytes, task.bodyLength, task.profileOffset);
   return transferBack(result);
 }
 

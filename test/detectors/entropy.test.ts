@@ -2,11 +2,15 @@
 // low-severity hints at exact offsets; random, compressed and ordinary data are not findings;
 // the block map and the window test other detectors use.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
-import { blockEntropies, entropyDetector, highEntropyThreshold, isHighEntropyWindow } from '../../src/detectors/entropy.js';
-import type { Match } from '../../src/types.js';
+import { blockEntropies, capHighEntropyFindings, entropyDetector, highEntropyThreshold, isHighEntropyWindow, maximumFindingsPerFile } from '../../src/detectors/entropy.js';
+import { scan } from '../../dist/index.js';
+import type { Finding, Match } from '../../src/types.js';
 import { scanChunked } from '../helpers/chunked.js';
 import { pseudoRandomBytes } from '../helpers/keys.js';
 
@@ -211,11 +215,16 @@ describe('chunks', () => {
     expect(reference.length).toBeGreaterThan(50);
   });
 
-  test('documented limit: a run in the first 32 bytes of a chunk has no left surroundings in it and is not reported', () => {
+  test('a run in the first 32 bytes of a chunk is judged on the look-behind; without it (an array on its own) it is not reported', () => {
     const bytes = Buffer.alloc(8192);
     distinctEdgedKey(32, 3).copy(bytes, 4096 + 10);
     expect(found(scanAll(bytes))).toEqual([{ start: 4106, length: 32 }]);
     expect(found(scanAll(bytes.subarray(4096), 4096))).toEqual([]);
+    const withBefore = [...entropyDetector.scan(bytes.subarray(4096), 4096, undefined, bytes.subarray(0, 4096))];
+    expect(found(withBefore)).toEqual([{ start: 10, length: 32 }]);
+    // The same run after text: the look-behind says the surroundings are text, not random.
+    const noisy = Buffer.concat([randomBytes(4096), bytes.subarray(4096)]);
+    expect(found([...entropyDetector.scan(noisy.subarray(4096), 4096, undefined, noisy.subarray(0, 4096))])).toEqual([]);
   });
 
   test('only runs starting in the body are reported', () => {
@@ -223,6 +232,116 @@ describe('chunks', () => {
     distinctEdgedKey(32, 4).copy(bytes, 1000);
     expect(scanAll(bytes, 1000)).toEqual([]);
     expect(found(scanAll(bytes, 1001))).toEqual([{ start: 1000, length: 32 }]);
+  });
+});
+
+describe('chunk invariance at chunk starts (look-behind)', () => {
+  const kib = 1024;
+  /**
+   * 9 MiB of zeros and text; keys of 16 to 512 bytes planted at every distance that matters
+   * from 64 KiB boundaries (ahead of odd multiples of 64 KiB and of 1 MiB alike) (so also 1 MiB and 8 MiB ones): just before, across, in the first
+   * 32 bytes after (where a run needs the look-behind), and a little and far after; some keys
+   * follow a piece of structure (a run of 0x01 bytes) that begins before the boundary and is
+   * in the same component. Every plant is one finding at its offset whatever the chunking.
+   */
+  function boundaryFile(): { bytes: Buffer; plants: Array<{ offset: number; length: number }> } {
+    const bytes = Buffer.alloc(9 * mib);
+    // Text backgrounds in alternate 256 KiB stretches.
+    for (let at = 256 * kib; at < bytes.length; at += 512 * kib) englishText(256 * kib, at).copy(bytes, at);
+    const plants: Array<{ offset: number; length: number }> = [];
+    const distances = [-300, -40, -17, -1, 0, 1, 5, 20, 31, 32, 33, 100, 1000, 2100, 4000, 4095, 4100];
+    const lengths = [16, 32, 48, 64, 200, 512];
+    let k = 0;
+    // Every other 64 KiB boundary: fewer plants than the cap of 100 in the whole file.
+    for (let boundary = 64 * kib; boundary < bytes.length - 64 * kib; boundary += 128 * kib) {
+      const distance = distances[k % distances.length];
+      const length = lengths[k % lengths.length];
+      let at = boundary + distance;
+      if (k % 5 === 4) {
+        // Structure 20 bytes before the key, in its component (16 bytes of background between).
+        const prefix = Buffer.alloc(20, 0x01);
+        const textGap = (at >> 18) & 1 ? Buffer.from(' '.repeat(16)) : Buffer.alloc(16);
+        at = boundary + 10;
+        Buffer.concat([prefix, textGap]).copy(bytes, at - 36);
+      }
+      distinctEdgedKey(length, 20_000 + k).copy(bytes, at);
+      plants.push({ offset: at, length });
+      k++;
+    }
+    // At the one boundary 8 MiB chunks have, in the first 32 bytes and just before it.
+    for (const [at, length] of [[8 * mib + 3, 32], [8 * mib - 100, 24]]) {
+      distinctEdgedKey(length, 30_000 + length).copy(bytes, at);
+      plants.push({ offset: at, length });
+    }
+    return { bytes, plants: plants.sort((a, b) => a.offset - b.offset) };
+  }
+
+  const absolute = (ms: ReturnType<typeof scanChunked>) => ms.map(({ start: _start, ...rest }) => rest);
+
+  test('every plant, at its offset, for chunks of 64 KiB, 1 MiB, 8 MiB (and 4 KiB, 100 003 bytes), and 65 bytes in front move all by 65', () => {
+    const { bytes, plants } = boundaryFile();
+    const reference = scanChunked(entropyDetector, bytes, bytes.length);
+    expect(reference.map((m) => ({ offset: m.offset, length: m.length }))).toEqual(plants);
+    expect(reference.every((m) => m.kind === 'high-entropy' && m.severity === 'low' && m.detector === 'entropy')).toBe(true);
+    for (const chunk of [64 * kib, mib, 8 * mib, 4096, 100_003]) expect(absolute(scanChunked(entropyDetector, bytes, chunk)), `chunk ${chunk}`).toEqual(absolute(reference));
+    const shifted = Buffer.concat([Buffer.alloc(65), bytes]);
+    for (const chunk of [64 * kib, mib]) {
+      expect(
+        scanChunked(entropyDetector, shifted, chunk).map((m) => ({ offset: m.offset - 65, length: m.length, note: m.note, confidence: m.confidence })),
+        `shifted, chunk ${chunk}`,
+      ).toEqual(reference.map((m) => ({ offset: m.offset, length: m.length, note: m.note, confidence: m.confidence })));
+    }
+  });
+
+  test('through the scan (chunker look-behind, worker pool): the same findings for 64k/1 job, 1m/2 jobs, 8m, and from a stream', async () => {
+    const { bytes, plants } = boundaryFile();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dumpguard-entropy-'));
+    try {
+      const file = path.join(dir, 'boundaries.bin');
+      writeFileSync(file, bytes);
+      const runs = [];
+      for (const [chunkSizeInBytes, jobs] of [[64 * kib, 1], [mib, 2], [8 * mib, 2]]) {
+        runs.push((await scan([file], { chunkSizeInBytes, jobs, detectors: ['entropy'] })).findings);
+      }
+      runs.push((await scan(['-'], { chunkSizeInBytes: 64 * kib, jobs: 2, detectors: ['entropy'], stdin: Readable.from([bytes.subarray(0, 3 * mib), bytes.subarray(3 * mib)]) })).findings);
+      const shape = (fs: Finding[]) => fs.map((f) => ({ offset: f.offset, length: f.length, kind: f.kind, severity: f.severity, note: f.note, confidence: f.confidence }));
+      expect(runs[0].map((f) => ({ offset: f.offset, length: f.length }))).toEqual(plants);
+      for (const r of runs.slice(1)) expect(shape(r)).toEqual(shape(runs[0]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('random stretches crossing boundaries (long, not reported) with keys beside them: the same for every chunk size', () => {
+    const bytes = Buffer.alloc(2 * mib);
+    const plants: number[] = [];
+    for (let k = 1; k < 30; k++) {
+      const boundary = k * 64 * kib;
+      // A 3000-byte random stretch across the boundary, then a key 100 bytes after it.
+      pseudoRandomBytes(3000, k).copy(bytes, boundary - 1500 + (k % 7) * 100);
+      const at = boundary + 1500 + (k % 7) * 100 + 100;
+      distinctEdgedKey(32, 40_000 + k).copy(bytes, at);
+      plants.push(at);
+    }
+    const reference = scanChunked(entropyDetector, bytes, bytes.length);
+    expect(reference.map((m) => m.offset)).toEqual(plants);
+    for (const chunk of [4096, 64 * kib, 100_003]) expect(absolute(scanChunked(entropyDetector, bytes, chunk)), `chunk ${chunk}`).toEqual(absolute(reference));
+  });
+
+  test('more than the cap: each chunk keeps its best 100, the file its best 100 (capHighEntropyFindings), the same for every chunk size', () => {
+    const bytes = Buffer.alloc(4 * mib);
+    for (let k = 0; k < 600; k++) distinctEdgedKey(k % 3 ? 32 : 16 + (k % 200), 50_000 + k).copy(bytes, 3000 + k * 6900);
+    const perFile = (chunk: number) => capHighEntropyFindings(scanChunked(entropyDetector, bytes, chunk)).map(({ start: _start, ...rest }) => rest);
+    const reference = perFile(bytes.length);
+    expect(reference.length).toBe(maximumFindingsPerFile);
+    for (const chunk of [64 * kib, mib]) {
+      expect(scanChunked(entropyDetector, bytes, chunk).length).toBeGreaterThan(maximumFindingsPerFile);
+      expect(perFile(chunk), `chunk ${chunk}`).toEqual(reference);
+    }
+    // Best first: the kept ones are at least as confident as any dropped one.
+    const all = scanChunked(entropyDetector, bytes, 64 * kib);
+    const lowestKept = Math.min(...reference.map((m) => m.confidence));
+    expect(all.filter((m) => !reference.some((r) => r.offset === m.offset)).every((m) => m.confidence <= lowestKept)).toBe(true);
   });
 });
 

@@ -11,7 +11,9 @@ export function scanChunked(detector: Detector, bytes: Uint8Array, chunkSizeInBy
     const slice = bytes.subarray(offset, offset + chunkSizeInBytes + marginInBytes);
     const last = offset + chunkSizeInBytes + marginInBytes >= bytes.length;
     const bodyLength = last ? slice.length : chunkSizeInBytes;
-    for (const m of detector.scan(slice, bodyLength)) out.push({ ...m, offset: offset + m.start });
+    // A detector with a look-behind gets the bytes before the chunk, as the chunker hands them over.
+    const before = detector.lookBehindInBytes ? bytes.subarray(Math.max(0, offset - detector.lookBehindInBytes), offset) : undefined;
+    for (const m of detector.scan(slice, bodyLength, undefined, before)) out.push({ ...m, offset: offset + m.start });
     if (last) break;
   }
   return out.sort((a, b) => a.offset - b.offset || b.length - a.length);
