@@ -10,7 +10,7 @@ import { jsonReport } from './report/json.js';
 import { jsonlLine } from './report/jsonl.js';
 import { sarifReport } from './report/sarif.js';
 import { textFinding, textSummary } from './report/text.js';
-import { describeLayout, layoutOfFile } from './formats/index.js';
+import { infoOfFile } from './input/containers/describe.js';
 import { scan } from './scan.js';
 import { CONFIG_FILE_NAME, enabledDetectors, loadConfig } from './config.js';
 import { readBaseline, writeBaseline, type AllowlistEntry } from './gate.js';
@@ -304,15 +304,16 @@ async function runScrub(input: string, opts: ScrubCliOptions, io: RunIo): Promis
   return left.length > 0 ? 1 : 0;
 }
 
-/** `dumpguard info`: the dump's own map, as text or JSON (addresses as hex strings). */
+/** `dumpguard info`: the dump's own map (through any compression or archive), as text or JSON (addresses as hex strings). */
 async function runInfo(files: string[], format: 'text' | 'json', io: RunIo): Promise<number> {
   let failed = false;
   const documents: unknown[] = [];
   for (const file of files) {
     try {
-      const layout = await layoutOfFile(file);
-      if (format === 'text') io.stdout.write([`${file}:`, ...describeLayout(layout).map((l) => `  ${l}`)].join('\n') + '\n');
-      else documents.push({ path: file, ...layout });
+      // A compressed file or an archive: the container chain to each content, and its layout.
+      const { lines, document } = await infoOfFile(file);
+      if (format === 'text') io.stdout.write([`${file}:`, ...lines.map((l) => `  ${l}`)].join('\n') + '\n');
+      else documents.push(document);
     } catch (error) {
       failed = true;
       io.stderr.write(`dumpguard: error: ${file}: cannot read: ${describeError(error)}\n`);
