@@ -8,7 +8,6 @@
 // Everything here is a function of the file's bytes and the options: the same for any chunk
 // size and worker count.
 import type { FileHandle } from 'node:fs/promises';
-import { fileChunks } from '../input/chunker.js';
 import { derBitString, derOid, derSequence } from '../keys/der-encode.js';
 import { curveByName, ecSpkiFingerprint } from '../keys/ec.js';
 import { fingerprintOfSpki } from '../keys/fingerprint.js';
@@ -17,15 +16,16 @@ import { redactedBinaryEvidence } from '../report/redact.js';
 import type { BufferPool } from '../pool/pool.js';
 import type { ChunkResult, ChunkTask } from '../pool/worker.js';
 import type { Finding } from '../types.js';
+import { strideInBytes } from './occurrences.js';
 import type { RawTask } from './task.js';
-import { hexToBytes, patternSetId, patternsOf, type PublicValue, type RawForm, type RawTarget } from './targets.js';
-import type { Radii, RawMatch } from './verify.js';
+import { hexToBytes, longestPrefix, patternSetId, patternsOf, type PublicValue, type RawForm, type RawTarget } from './targets.js';
+import type { Radii, RawMatch, VerifyOccurrence } from './verify.js';
 
 /** Neighbourhoods tested around each occurrence (bytes either side), chosen from measurements (README). */
 export const DEFAULT_RADII: Radii = {
   prime: 64 * 1024,
   primeUnaligned: 16 * 1024,
-  scalar: 16 * 1024,
+  scalar: 8 * 1024,
   scalarUnaligned: 2 * 1024,
 };
 /** --deep: wider neighbourhoods for scalars (RSA primes are tested over the whole file). */
@@ -100,21 +100,22 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   const patterns = patternsOf(targets);
   const setId = patternSetId(patterns);
   const bufferSize = host.buffers.bufferSizeInBytes;
-  const marginInBytes = Math.ceil((Math.max(0, ...patterns.map((p) => p.bytes.length)) + 8) / 8) * 8;
-  const chunkSizeInBytes = Math.floor((bufferSize - marginInBytes) / 8) * 8;
+  const roundUp = (n: number) => Math.ceil(n / strideInBytes) * strideInBytes;
+  const marginInBytes = roundUp(Math.max(0, ...patterns.map((p) => p.bytes.length)) + strideInBytes);
+  const lookBehindInBytes = roundUp(longestPrefix(patterns));
+  const chunkSizeInBytes = Math.floor((bufferSize - marginInBytes - lookBehindInBytes) / strideInBytes) * strideInBytes;
 
-  // Pass 2: occurrences of every raw form, over the whole file.
-  const occurrences: Array<{ offset: number; pattern: number }> = [];
+  // Pass 2: occurrences of every raw form, over the whole file, in chunks that start stride-aligned.
+  const occurrences: Array<{ offset: number; pattern: number; encoded: boolean }> = [];
   const inFlight: Promise<void>[] = [];
-  for await (const chunk of fileChunks(host.handle, { chunkSizeInBytes, marginInBytes }, host.buffers)) {
-    if (host.signal?.aborted || chunk.bodyLength === 0) {
-      host.buffers.release(chunk.buffer);
-      if (host.signal?.aborted) break;
-      continue;
-    }
-    const raw: RawTask = { step: 'occurrences', offset: chunk.offset, setId, patterns };
+  for (let offset = 0; offset < host.size && !host.signal?.aborted; offset += chunkSizeInBytes) {
+    const readFrom = Math.max(0, offset - lookBehindInBytes);
+    const { buffer, length } = await readRange(host, readFrom, Math.min(host.size, offset + chunkSizeInBytes + marginInBytes));
+    const bodyStart = offset - readFrom;
+    const bodyLength = Math.max(0, Math.min(chunkSizeInBytes, length - bodyStart));
+    const raw: RawTask = { step: 'occurrences', offset: readFrom, bodyStart, setId, patterns };
     inFlight.push(
-      host.run({ buffer: chunk.buffer, length: chunk.length, bodyLength: chunk.bodyLength, detectorIds: [], raw }).then(
+      host.run({ buffer, length, bodyLength, detectorIds: [], raw }).then(
         (result) => {
           host.buffers.release(result.buffer);
           occurrences.push(...(result.raw?.occurrences ?? []));
@@ -128,11 +129,12 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   }
   await Promise.all(inFlight);
   occurrences.sort((a, b) => a.offset - b.offset || a.pattern - b.pattern);
+  if (host.signal?.aborted) return [];
 
   // Neighbourhoods: per key its first occurrences (all under --deep), merged into windows.
   const perTarget = new Map<number, number>();
   const kept = occurrences
-    .map((o) => ({ target: patterns[o.pattern].target, start: o.offset, length: patterns[o.pattern].bytes.length }))
+    .map((o): VerifyOccurrence => ({ target: patterns[o.pattern].target, start: o.offset, length: patterns[o.pattern].bytes.length, form: patterns[o.pattern].form, encoded: o.encoded }))
     .filter((o) => {
       const count = perTarget.get(o.target) ?? 0;
       perTarget.set(o.target, count + 1);
@@ -163,11 +165,12 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   return (await Promise.all(results)).flat();
 }
 
-async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: Array<{ target: number; start: number; length: number }>, radii: Radii, everywhere: number[], from: number, to: number, readTo: number): Promise<Finding[]> {
+/** Bytes [from, to) of the file into a pooled buffer (fewer at the end of a file that shrank). */
+async function readRange(host: RawSearchHost, from: number, to: number): Promise<{ buffer: ArrayBuffer; length: number }> {
   const buffer = await host.buffers.acquire();
   let length = 0;
   try {
-    const view = new Uint8Array(buffer, 0, readTo - from);
+    const view = new Uint8Array(buffer, 0, to - from);
     while (length < view.length) {
       const { bytesRead } = await host.handle.read(view, length, view.length - length, from + length);
       if (bytesRead === 0) break;
@@ -177,6 +180,11 @@ async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], 
     host.buffers.release(buffer);
     throw error;
   }
+  return { buffer, length };
+}
+
+async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: VerifyOccurrence[], radii: Radii, everywhere: number[], from: number, to: number, readTo: number): Promise<Finding[]> {
+  const { buffer, length } = await readRange(host, from, readTo);
   const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarUnaligned);
   const near = occurrences.filter((o) => o.start + o.length + reach > from && o.start - reach < to).map((o) => ({ ...o, start: o.start - from }));
   const raw: RawTask = { step: 'verify', offset: from, candidateEnd: to - from, targets: [...targets], occurrences: near, radii, everywhere };

@@ -34,6 +34,13 @@ export interface RawPattern {
   target: number;
   form: RawForm;
   bytes: Uint8Array;
+  /**
+   * raw-be only: the bytes that precede the value where it is ENCODED rather than held as an
+   * integer (a DER INTEGER header, the 04 of an uncompressed point, x before y). An encoded
+   * occurrence (a certificate, an SPKI, a DER key the der detector reads) is not searched for
+   * unaligned big-endian candidates: no library keeps its private integers inside one.
+   */
+  encodedPrefix?: Uint8Array;
 }
 
 export function hexToBytes(hex: string): Uint8Array {
@@ -81,19 +88,22 @@ export const minimumPatternLengthInBytes = 24;
 /** Every byte string the occurrence search looks for, for each target. */
 export function patternsOf(targets: readonly RawTarget[]): RawPattern[] {
   const patterns: RawPattern[] = [];
-  const add = (target: number, value: Uint8Array, forms: readonly RawForm[]) => {
+  const add = (target: number, value: Uint8Array, forms: readonly RawForm[], encodedPrefix?: Uint8Array) => {
     const be = minimalBigEndian(value);
     if (be.length < minimumPatternLengthInBytes) return;
-    for (const form of forms) patterns.push({ target, form, bytes: inForm(be, form) });
+    for (const form of forms) patterns.push({ target, form, bytes: inForm(be, form), ...(form === 'raw-be' && encodedPrefix ? { encodedPrefix } : {}) });
   };
   targets.forEach((t, i) => {
-    if (t.type === 'rsa') add(i, hexToBytes(t.n), RAW_FORMS);
-    else if (t.type === 'okp') patterns.push({ target: i, form: 'raw-be', bytes: hexToBytes(t.key) });
+    if (t.type === 'rsa') {
+      const n = minimalBigEndian(hexToBytes(t.n));
+      add(i, n, RAW_FORMS, derIntegerHeader(n));
+    } else if (t.type === 'okp') patterns.push({ target: i, form: 'raw-be', bytes: hexToBytes(t.key), encodedPrefix: Uint8Array.of(0x03, 0x21, 0x00) });
     else {
       const point = hexToBytes(t.point);
       const size = (point.length - 1) / 2;
       const coordinates = [point.subarray(1, 1 + size), point.subarray(1 + size)];
-      for (const c of coordinates) add(i, c, RAW_FORMS);
+      add(i, coordinates[0], RAW_FORMS, Uint8Array.of(0x04));
+      add(i, coordinates[1], RAW_FORMS, coordinates[0]);
       const p = MONTGOMERY_FIELDS[t.curve];
       if (p) for (const c of coordinates) add(i, fromBigInt((toBigInt(c) << 256n) % p, size), ['raw-le']);
     }
@@ -101,9 +111,22 @@ export function patternsOf(targets: readonly RawTarget[]): RawPattern[] {
   return patterns;
 }
 
+/** The DER INTEGER header (and the 00 of a positive value with its top bit set) before a value's bytes. */
+function derIntegerHeader(value: Uint8Array): Uint8Array {
+  const pad = value[0] & 0x80 ? 1 : 0;
+  const length = value.length + pad;
+  const header = length < 0x80 ? [0x02, length] : length < 0x100 ? [0x02, 0x81, length] : [0x02, 0x82, length >> 8, length & 0xff];
+  return Uint8Array.from(pad ? [...header, 0x00] : header);
+}
+
+/** The longest encoded prefix: how far back of a chunk the occurrence search reads. */
+export function longestPrefix(patterns: readonly RawPattern[]): number {
+  return Math.max(0, ...patterns.map((p) => p.encodedPrefix?.length ?? 0));
+}
+
 /** Identity of a pattern set: workers build their table once per set. */
 export function patternSetId(patterns: readonly RawPattern[]): string {
   const hash = createHash('sha256');
-  for (const p of patterns) hash.update(`${p.target}:${p.form}:${bytesToHex(p.bytes)};`);
+  for (const p of patterns) hash.update(`${p.target}:${p.form}:${bytesToHex(p.bytes)}:${p.encodedPrefix ? bytesToHex(p.encodedPrefix) : ''};`);
   return hash.digest('base64url').slice(0, 16);
 }

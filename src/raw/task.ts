@@ -5,12 +5,13 @@ import type { RawPattern } from './targets.js';
 import { verifyCandidates, type RawMatch, type VerifyTask } from './verify.js';
 
 export type RawTask =
-  | { step: 'occurrences'; offset: number; setId: string; patterns: RawPattern[] }
+  /** offset: of bytes[0]; the body (occurrences that start in it) begins at bodyStart, after a look-behind. */
+  | { step: 'occurrences'; offset: number; bodyStart: number; setId: string; patterns: RawPattern[] }
   | ({ step: 'verify' } & VerifyTask);
 
 export interface RawResult {
   /** Absolute offsets. */
-  occurrences?: Array<{ offset: number; pattern: number }>;
+  occurrences?: Array<{ offset: number; pattern: number; encoded: boolean }>;
   /** Starts relative to the window. */
   matches?: RawMatch[];
 }
@@ -25,5 +26,5 @@ export function runRawTask(task: RawTask, bytes: Uint8Array, bodyLength: number)
     table = buildPatternTable(task.patterns);
     tables.set(task.setId, table);
   }
-  return { occurrences: findOccurrences(table, bytes, bodyLength, bytes.length).map((o) => ({ offset: task.offset + o.start, pattern: o.pattern })) };
+  return { occurrences: findOccurrences(table, bytes, task.bodyStart + bodyLength, bytes.length, task.bodyStart).map((o) => ({ offset: task.offset + o.start, pattern: o.pattern, encoded: o.encoded })) };
 }

@@ -31,10 +31,24 @@ export interface VerifyTask {
   candidateEnd: number;
   targets: RawTarget[];
   /** Occurrences near this window (start relative to bytes[0], may be negative or past the end). */
-  occurrences: Array<{ target: number; start: number; length: number }>;
+  occurrences: VerifyOccurrence[];
   radii: Radii;
   /** Targets whose primes are tested over the whole window (--deep). */
   everywhere: number[];
+}
+
+/**
+ * An occurrence of a public value. Candidates are tested in the forms its own form suggests:
+ * near a raw-le or an encoded raw-be occurrence (a certificate beside the library's structures)
+ * aligned little-endian limbs; near raw-words, aligned words; near a raw-be occurrence that is
+ * not encoded (hprof, .NET), big-endian at any alignment.
+ */
+export interface VerifyOccurrence {
+  target: number;
+  start: number;
+  length: number;
+  form: RawForm;
+  encoded: boolean;
 }
 
 export interface RawMatch {
@@ -47,10 +61,18 @@ export interface RawMatch {
 
 type Interval = [number, number];
 
-/** Union of [start - radius, start + length + radius) clipped to [0, end), sorted. */
-function neighbourhoods(occurrences: VerifyTask['occurrences'], target: number, radius: number, end: number): Interval[] {
+type Near = 'limbs' | 'words' | 'unaligned';
+
+const suggests: Record<Near, (o: VerifyOccurrence) => boolean> = {
+  limbs: (o) => o.form !== 'raw-words',
+  words: (o) => o.form === 'raw-words',
+  unaligned: (o) => o.form === 'raw-be' && !o.encoded,
+};
+
+/** Union of [start - radius, start + length + radius) clipped to [0, end), sorted, over the occurrences of the target that suggest `near`. */
+function neighbourhoods(occurrences: VerifyTask['occurrences'], target: number, near: Near, radius: number, end: number): Interval[] {
   const raw: Interval[] = occurrences
-    .filter((o) => o.target === target)
+    .filter((o) => o.target === target && suggests[near](o))
     .map((o): Interval => [Math.max(0, o.start - radius), Math.min(end, o.start + o.length + radius)])
     .filter(([a, b]) => a < b)
     .sort((a, b) => a[0] - b[0]);
@@ -77,10 +99,11 @@ export function verifyCandidates(bytes: Uint8Array, task: VerifyTask): RawMatch[
   const end = Math.min(task.candidateEnd, bytes.length);
   task.targets.forEach((target, index) => {
     const everywhere = task.everywhere.includes(index);
-    const around = (radius: number) => (everywhere ? [[0, end] as Interval] : neighbourhoods(task.occurrences, index, radius, end));
-    if (target.type === 'rsa') findPrimes(bytes, task.offset, target, index, around(task.radii.prime), around(task.radii.primeUnaligned), found);
-    else if (target.type === 'ec') findScalars(bytes, task.offset, target, index, neighbourhoods(task.occurrences, index, task.radii.scalar, end), neighbourhoods(task.occurrences, index, task.radii.scalarUnaligned, end), found);
-    else findOkp(bytes, task.offset, target, index, task.occurrences.filter((o) => o.target === index), neighbourhoods(task.occurrences, index, task.radii.scalar, end), end, found);
+    const around = (near: Near, radius: number) => (everywhere ? [[0, end] as Interval] : neighbourhoods(task.occurrences, index, near, radius, end));
+    const { prime, primeUnaligned, scalar, scalarUnaligned } = task.radii;
+    if (target.type === 'rsa') findPrimes(bytes, task.offset, target, index, around('limbs', prime), around('words', prime), around('unaligned', primeUnaligned), found);
+    else if (target.type === 'ec') findScalars(bytes, task.offset, target, index, around('limbs', scalar), around('words', scalar), around('unaligned', scalarUnaligned), found);
+    else findOkp(bytes, task.offset, target, index, task.occurrences.filter((o) => o.target === index), neighbourhoods(task.occurrences, index, 'limbs', scalar, end), end, found);
   });
   return found.sort((a, b) => a.start - b.start || a.length - b.length);
 }
@@ -110,7 +133,7 @@ function distinctAtLeast(bytes: Uint8Array, x: number, count: number, minimum: n
   return false;
 }
 
-function findPrimes(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'rsa' }>, index: number, aligned: Interval[], unaligned: Interval[], found: RawMatch[]): void {
+function findPrimes(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'rsa' }>, index: number, limbs: Interval[], words: Interval[], unaligned: Interval[], found: RawMatch[]): void {
   const n = BigInt('0x' + target.n);
   const nBits = n.toString(2).length;
   const width = Math.ceil(Math.ceil(nBits / 2) / 8);
@@ -129,14 +152,14 @@ function findPrimes(bytes: Uint8Array, offset: number, target: Extract<RawTarget
     const p = BigInt(hex);
     if (p > 1n && p < n && n % p === 0n) found.push({ start: x, length: width, target: index, form, kind: 'rsa-private-key' });
   };
-  for (const x of positions(aligned, 8, offset, width, bytes.length)) test(x, 'raw-le');
-  if (width % 4 === 0) for (const x of positions(aligned, 4, offset, width, bytes.length)) test(x, 'raw-words');
+  for (const x of positions(limbs, 8, offset, width, bytes.length)) test(x, 'raw-le');
+  if (width % 4 === 0) for (const x of positions(words, 4, offset, width, bytes.length)) test(x, 'raw-words');
   for (const x of positions(unaligned, 1, offset, width, bytes.length)) test(x, 'raw-be');
 }
 
 const ecdhByCurve = new Map<string, ECDH>();
 
-function findScalars(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'ec' }>, index: number, aligned: Interval[], unaligned: Interval[], found: RawMatch[]): void {
+function findScalars(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'ec' }>, index: number, limbs: Interval[], words: Interval[], unaligned: Interval[], found: RawMatch[]): void {
   const curve = curveByName(target.curve);
   if (!curve) return;
   const width = curve.scalarLengthInBytes;
@@ -158,8 +181,8 @@ function findScalars(bytes: Uint8Array, offset: number, target: Extract<RawTarge
     }
     if (ecdh!.getPublicKey().equals(point)) found.push({ start: x, length: width, target: index, form, kind: 'ec-private-key' });
   };
-  for (const x of positions(aligned, 8, offset, width, bytes.length)) test(x, 'raw-le');
-  if (width % 4 === 0) for (const x of positions(aligned, 4, offset, width, bytes.length)) test(x, 'raw-words');
+  for (const x of positions(limbs, 8, offset, width, bytes.length)) test(x, 'raw-le');
+  if (width % 4 === 0) for (const x of positions(words, 4, offset, width, bytes.length)) test(x, 'raw-words');
   for (const x of positions(unaligned, 1, offset, width, bytes.length)) test(x, 'raw-be');
 }
 

@@ -51,8 +51,10 @@ describe('RSA primes', () => {
     ['raw-words', 200_012, 230_004] as const, // 4-aligned, as a Java int[] magnitude
     ['raw-be', 195_003, 170_001] as const, // any alignment (within the narrower unaligned neighbourhood)
   ])('%s: p and q at their exact offsets, with the key fingerprint', async (form, pAt, qAt) => {
+    // A library holds n in the same form as its primes: the neighbourhood of n is searched in that form.
     const file = tree.put(`rsa-${form}.bin`, fileWith(1 << 20, [
-      { at: 180_001, bytes: spki(rsa) },
+      { at: 100_001, bytes: spki(rsa) },
+      { at: 180_000, bytes: inForm(jwkMember(rsa, 'n'), form) },
       { at: pAt, bytes: inForm(p, form) },
       { at: qAt, bytes: inForm(q, form) },
     ]));
@@ -107,10 +109,11 @@ describe('RSA primes', () => {
 });
 
 describe('EC and Ed25519', () => {
-  test('a P-256 scalar near its point: raw-le and raw-be', async () => {
+  test('a P-256 scalar near its point: raw-le near the SPKI, raw-be near a big-endian x', async () => {
     const d = jwkMember(ec, 'd');
     const file = tree.put('ec.bin', fileWith(1 << 20, [
       { at: 400_003, bytes: spki(ec) },
+      { at: 399_001, bytes: jwkMember(ec, 'x') },
       { at: 401_000, bytes: inForm(d, 'raw-le') },
       { at: 400_201, bytes: inForm(d, 'raw-be') },
     ]));
