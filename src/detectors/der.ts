@@ -14,6 +14,9 @@ const versionAnchor = Buffer.from([0x02, 0x01]);
 const keyVersions = new Set([0, 1, 3]);
 /** 1.2.840.113549.1.5.x (PBES1, PBES2) and 1.2.840.113549.1.12.1.x (PKCS#12 PBE), as OID TLVs. */
 const pbeAnchors = [Buffer.from('06092a864886f70d0105', 'hex'), Buffer.from('060a2a864886f70d010c01', 'hex')];
+/** Both PBE OIDs share the PKCS arc 1.2.840.113549.1: searched once, each OID checked around the hit. */
+const pkcsArc = Buffer.from('2a864886f70d01', 'hex');
+const arcOffsetInPbeAnchor = 2;
 /** SEQUENCE header sizes: 30 LL, 30 81 LL, 30 82 LL LL, 30 83 LL LL LL. */
 const headerSizes = [2, 3, 4, 5];
 
@@ -26,10 +29,10 @@ function sequenceHeaderAt(bytes: Uint8Array, at: number, size: number): boolean 
 export const derDetector: Detector = {
   id: 'der',
   maxMatchLengthInBytes: maximumDerLengthInBytes + 5,
-  anchors: [versionAnchor, ...pbeAnchors],
+  anchors: [versionAnchor, pkcsArc],
   *scan(bytes, bodyLength, shared) {
     const buffer = asBuffer(bytes);
-    const hits = anchorHits(buffer, [versionAnchor, ...pbeAnchors], shared);
+    const hits = anchorHits(buffer, [versionAnchor, pkcsArc], shared);
     const tried = new Set<number>();
     // A structure inside a validated key (PKCS#1 inside PKCS#8) would be merged into it
     // anyway; skipping it here saves validating the same key twice.
@@ -69,7 +72,9 @@ export const derDetector: Detector = {
     }
     // EncryptedPrivateKeyInfo opens with its AlgorithmIdentifier, not a version.
     for (const anchor of pbeAnchors) {
-      for (const p of hitsBelow(hits, anchor, bodyLength + 9)) {
+      for (const arc of hitsBelow(hits, pkcsArc, bodyLength + 9 + arcOffsetInPbeAnchor)) {
+        const p = arc - arcOffsetInPbeAnchor;
+        if (p < 0 || buffer[p + 1] !== anchor[1] || !anchor.equals(buffer.subarray(p, p + anchor.length))) continue;
         for (const inner of [2, 3]) {
           if (!sequenceHeaderAt(buffer, p - inner, inner)) continue;
           for (const outer of headerSizes) {

@@ -20,11 +20,17 @@ const maximumJwkChars = 16 * 1024;
 const minimumSymmetricKeyBytes = 16;
 const maximumUncheckedRsaBits = 2048;
 
-const anchors: Array<{ needle: Buffer; style: QuoteStyle; encoding: 'ascii' | 'utf16le' }> = [
-  { needle: Buffer.from('"kty"', 'latin1'), style: 'plain', encoding: 'ascii' },
-  { needle: Buffer.from('\\"kty\\"', 'latin1'), style: 'escaped', encoding: 'ascii' },
-  { needle: Buffer.from('"kty"', 'utf16le'), style: 'plain', encoding: 'utf16le' },
-  { needle: Buffer.from('\\"kty\\"', 'utf16le'), style: 'escaped', encoding: 'utf16le' },
+/**
+ * The member name `kty` is searched once per encoding; each quoting of it (`"kty"`, `\\"kty\\"`)
+ * is then checked around the hit, so four spellings cost two passes of the shared search.
+ */
+const ktyNeedles = { ascii: Buffer.from('kty', 'latin1'), utf16le: Buffer.from('kty', 'utf16le') };
+
+const anchors: Array<{ needle: Buffer; style: QuoteStyle; encoding: 'ascii' | 'utf16le'; ktyAt: number }> = [
+  { needle: Buffer.from('"kty"', 'latin1'), style: 'plain', encoding: 'ascii', ktyAt: 1 },
+  { needle: Buffer.from('\\"kty\\"', 'latin1'), style: 'escaped', encoding: 'ascii', ktyAt: 2 },
+  { needle: Buffer.from('"kty"', 'utf16le'), style: 'plain', encoding: 'utf16le', ktyAt: 2 },
+  { needle: Buffer.from('\\"kty\\"', 'utf16le'), style: 'escaped', encoding: 'utf16le', ktyAt: 4 },
 ];
 
 const OKP_OIDS: Record<OkpCurve, { oid: string; kind: KeyKind }> = {
@@ -41,7 +47,7 @@ interface Verdict {
   note?: string;
 }
 
-const anchorNeedles = anchors.map((a) => a.needle);
+const anchorNeedles = Object.values(ktyNeedles);
 
 export const jwkDetector: Detector = {
   id: 'jwk',
@@ -55,7 +61,9 @@ export const jwkDetector: Detector = {
     for (const anchor of anchors) {
       // Anchors are searched in the margin too: an object starting in the body may name its
       // `kty` after the body ends. Only objects that START in the body are reported.
-      for (const at of hits.get(anchor.needle) ?? []) {
+      for (const kty of hits.get(ktyNeedles[anchor.encoding]) ?? []) {
+        const at = kty - anchor.ktyAt;
+        if (at < 0 || !anchor.needle.equals(buffer.subarray(at, at + anchor.needle.length))) continue;
         const match = objects.objectAround(at, anchor.style, anchor.encoding);
         if (!match || match.start >= bodyLength || reported.has(match.start)) continue;
         reported.add(match.start);
