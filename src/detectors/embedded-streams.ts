@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import type { Detector, Match, Severity } from '../types.js';
 import { plausibleDeflateStart } from './deflate-start.js';
+import { anchorHits, hitsBelow, type AnchorHits } from './anchors.js';
 
 /** Compressed bytes read per stream, from its first header byte (and the detector's longest match). */
 export const MAX_EMBEDDED_INPUT_IN_BYTES = 64 * 1024;
@@ -37,12 +38,12 @@ type Label = 'GZIP' | 'ZLIB';
 /** The anchors: a gzip member's ID1 ID2 CM, and the four zlib headers with CMF 0x78 (32 KiB window, deflate) and no preset dictionary. */
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
 /**
- * CMF 0x78 (deflate, 32 KiB window): what zlib, browsers, PNG and HTTP stacks write. The FLG
- * values with (CMF*256+FLG)%31==0 and FDICT=0 are these four. Smaller windows (CINFO < 7) are
+ * CMF 0x78 (deflate, 32 KiB window): what zlib, browsers, PNG and HTTP stacks write, with the
+ * four FLG values for which (CMF*256+FLG)%31==0 and FDICT=0. Smaller windows (CINFO < 7) are
  * rare and would make eight times the candidates.
  */
-const ZLIB_CMF = 0x78;
-const ZLIB_FLG = new Set([0x01, 0x5e, 0x9c, 0xda]);
+const ZLIB_HEADERS = [0x01, 0x5e, 0x9c, 0xda].map((flg) => Buffer.from([0x78, flg]));
+const ANCHORS = [GZIP_MAGIC, ...ZLIB_HEADERS];
 
 interface Stream {
   label: Label;
@@ -65,9 +66,11 @@ export function createEmbeddedStreamsDetector(inner: readonly Detector[] | (() =
   return {
     id: 'embedded',
     maxMatchLengthInBytes: MAX_EMBEDDED_INPUT_IN_BYTES,
-    *scan(bytes, bodyLength) {
+    // Searched in the worker's one shared pass with every detector's anchors.
+    anchors: ANCHORS,
+    *scan(bytes, bodyLength, shared) {
       const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-      for (const stream of candidates(buffer, bodyLength)) {
+      for (const stream of candidates(buffer, bodyLength, anchorHits(buffer, ANCHORS, shared))) {
         const end = Math.min(buffer.length, stream.start + MAX_EMBEDDED_INPUT_IN_BYTES);
         if (!plausibleDeflateStart(buffer, stream.dataStart, end)) continue;
         const decoded = inflateBounded(buffer.subarray(stream.raw ? stream.dataStart : stream.start, end), stream.raw);
@@ -83,23 +86,16 @@ export function createEmbeddedStreamsDetector(inner: readonly Detector[] | (() =
 }
 
 /** Header positions in the body, in order: gzip members with a sane header, zlib streams by their two bytes. */
-function candidates(buffer: Buffer, bodyLength: number): Stream[] {
+function candidates(buffer: Buffer, bodyLength: number, hits: AnchorHits): Stream[] {
   const found: Stream[] = [];
-  for (const start of positions(buffer, GZIP_MAGIC, bodyLength)) {
+  for (const start of hitsBelow(hits, GZIP_MAGIC, bodyLength)) {
     const dataStart = gzipDataStart(buffer, start, Math.min(buffer.length, start + MAX_EMBEDDED_INPUT_IN_BYTES));
     if (dataStart !== undefined) found.push({ label: 'GZIP', start, dataStart, raw: true });
   }
-  // One search for the CMF byte, the FLG byte checked here: a third cheaper than a search per header.
-  for (let start = buffer.indexOf(ZLIB_CMF); start !== -1 && start < bodyLength; start = buffer.indexOf(ZLIB_CMF, start + 1)) {
-    if (ZLIB_FLG.has(buffer[start + 1])) found.push({ label: 'ZLIB', start, dataStart: start + 2, raw: false });
+  for (const header of ZLIB_HEADERS) {
+    for (const start of hitsBelow(hits, header, bodyLength)) found.push({ label: 'ZLIB', start, dataStart: start + 2, raw: false });
   }
   return found.sort((a, b) => a.start - b.start);
-}
-
-function positions(buffer: Buffer, needle: Buffer, bodyLength: number): number[] {
-  const out: number[] = [];
-  for (let at = buffer.indexOf(needle); at !== -1 && at < bodyLength; at = buffer.indexOf(needle, at + 1)) out.push(at);
-  return out;
 }
 
 /**
