@@ -193,6 +193,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         return;
       }
       const task = { buffer: chunk.buffer, length: chunk.length, bodyLength: chunk.bodyLength, detectorIds, ...(chunk.before ? { before: chunk.before } : {}), ...(profile && ownBytes ? { profileOffset: chunk.offset } : {}) };
+      // After the transfer chunk.buffer is detached: whether it was a pooled buffer is known only now.
+      const pooled = chunk.buffer.byteLength === buffers.bufferSizeInBytes;
       inFlight.push(
         pool.run(task, options.signal).then(
           (result) => {
@@ -224,7 +226,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
             }
           },
           (error) => {
-            buffers.replaceLost();
+            if (pooled) buffers.replaceLost();
             if (ownBytes) skippedRanges.push({ from: chunk.offset, to: chunk.offset + chunk.bodyLength, reason: 'worker failed' });
             fileErrors.push({ path: source.path, offset: chunk.offset, message: `worker failed on the chunk at offset ${chunk.offset}: ${describeError(error)}` });
           },
@@ -288,7 +290,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
             bytes = await scanContainerFile(handle, size, host);
           } else {
             layout = await readLayout(fileReader(handle), size);
-            for await (const chunk of fileChunks(handle, sizes, buffers)) {
+            for await (const chunk of fileChunks(handle, sizes, buffers, size)) {
               if (options.signal?.aborted) {
                 buffers.release(chunk.buffer);
                 break;

@@ -27,7 +27,9 @@ const fastNeedleLength = 6;
  */
 const localWindowInBytes = 64;
 
-function bytesAt(haystack: Uint8Array, needle: Uint8Array, at: number): boolean {
+/** Whether `needle` occurs at `at` of `haystack` (whole: false when it would run past the end). */
+export function bytesAt(haystack: Uint8Array, needle: Uint8Array, at: number): boolean {
+  if (at < 0 || at + needle.length > haystack.length) return false;
   for (let k = 0; k < needle.length; k++) if (haystack[at + k] !== needle[k]) return false;
   return true;
 }

@@ -6,7 +6,7 @@ import type { Detector, Match } from '../types.js';
 import { identifyDerKey } from '../keys/der-keys.js';
 import { maximumDerLengthInBytes, readHeader } from '../keys/der-reader.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
-import { anchorHits, hitsBelow } from './anchors.js';
+import { anchorHits, bytesAt, hitsBelow } from './anchors.js';
 import { asBuffer } from './text-views.js';
 
 const versionAnchor = Buffer.from([0x02, 0x01]);
@@ -74,7 +74,7 @@ export const derDetector: Detector = {
     for (const anchor of pbeAnchors) {
       for (const arc of hitsBelow(hits, pkcsArc, bodyLength + 9 + arcOffsetInPbeAnchor)) {
         const p = arc - arcOffsetInPbeAnchor;
-        if (p < 0 || buffer[p + 1] !== anchor[1] || !anchor.equals(buffer.subarray(p, p + anchor.length))) continue;
+        if (p < 0 || !bytesAt(buffer, anchor, p)) continue;
         for (const inner of [2, 3]) {
           if (!sequenceHeaderAt(buffer, p - inner, inner)) continue;
           for (const outer of headerSizes) {

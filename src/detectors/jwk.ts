@@ -12,7 +12,7 @@ import { base64UrlToBigInt, modPow } from '../keys/integers.js';
 import { okpPublicKey, type OkpCurve } from '../keys/okp.js';
 import { rsaIsConsistent, rsaSpkiFingerprint } from '../keys/rsa.js';
 import { readJsonObject, type JsonValue, type QuoteStyle } from './json-object.js';
-import { anchorHits } from './anchors.js';
+import { anchorHits, bytesAt } from './anchors.js';
 import { asBuffer, indexesOf, narrowUtf16Window } from './text-views.js';
 
 /** The longest JWK read, in characters: a 16384-bit RSA JWK with all CRT members is about 12.5 K. */
@@ -63,7 +63,7 @@ export const jwkDetector: Detector = {
       // `kty` after the body ends. Only objects that START in the body are reported.
       for (const kty of hits.get(ktyNeedles[anchor.encoding]) ?? []) {
         const at = kty - anchor.ktyAt;
-        if (at < 0 || !anchor.needle.equals(buffer.subarray(at, at + anchor.needle.length))) continue;
+        if (at < 0 || !bytesAt(buffer, anchor.needle, at)) continue;
         const match = objects.objectAround(at, anchor.style, anchor.encoding);
         if (!match || match.start >= bodyLength || reported.has(match.start)) continue;
         reported.add(match.start);

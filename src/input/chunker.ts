@@ -35,8 +35,15 @@ export interface BufferLender {
  * Positioned reads of a regular file until EOF (not until the stat size: files written by
  * a crashing process can still grow or shrink). The margin is re-read by the next chunk.
  */
-export async function* fileChunks(handle: FileHandle, sizes: ChunkSizes, lender: BufferLender): AsyncGenerator<FilledChunk> {
+export async function* fileChunks(handle: FileHandle, sizes: ChunkSizes, lender: BufferLender, sizeAtOpen?: number): AsyncGenerator<FilledChunk> {
   const want = sizes.chunkSizeInBytes + sizes.marginInBytes;
+  if (sizeAtOpen !== undefined && sizeAtOpen + 1 < want) {
+    const whole = await wholeSmallFile(handle, sizeAtOpen);
+    if (whole) {
+      yield sizes.lookBehindInBytes ? { ...whole, before: new Uint8Array(0) } : whole;
+      return;
+    }
+  }
   const behind = sizes.lookBehindInBytes ?? 0;
   let before = behind > 0 ? new Uint8Array(0) : undefined;
   for (let offset = 0; ; offset += sizes.chunkSizeInBytes) {
@@ -63,6 +70,30 @@ export async function* fileChunks(handle: FileHandle, sizes: ChunkSizes, lender:
     yield chunk;
     if (last) return;
   }
+}
+
+/**
+ * A file smaller than a chunk is read into a buffer of its own size (one byte more, to see it
+ * grow): sending a pooled 8 MiB buffer to a worker and back for every 1 KiB file made V8 run a
+ * full collection every few files (external memory churn), which capped a folder of small
+ * files at a few hundred files a second. Undefined when the file grew past its size at open:
+ * it is then read in pooled chunks like any other.
+ */
+async function wholeSmallFile(handle: FileHandle, sizeAtOpen: number): Promise<FilledChunk | undefined> {
+  const buffer = new ArrayBuffer(sizeAtOpen + 1);
+  const view = new Uint8Array(buffer);
+  let length = 0;
+  try {
+    while (length < view.length) {
+      const { bytesRead } = await handle.read(view, length, view.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+  } catch (error) {
+    throw new ReadError(length, error);
+  }
+  if (length === view.length) return undefined;
+  return { offset: 0, buffer, length, bodyLength: length };
 }
 
 /** A read that failed part-way: the offset tells how far the input was covered. */

@@ -22,6 +22,8 @@ export class BufferPool {
   }
 
   release(buffer: ArrayBuffer): void {
+    // Buffers of other sizes (a small file's own, src/input/chunker.ts) are not the pool's.
+    if (buffer.byteLength !== this.bufferSizeInBytes) return;
     const next = this.waiting.shift();
     if (next) next(buffer);
     else this.free.push(buffer);
