@@ -534,8 +534,12 @@ export function findAesKeySchedules(bytes: Uint8Array, bodyLength: number): AesS
   // every lag; a schedule gives a dozen or more hits that way at any alignment, and a cluster
   // of three is scored. Unrolled, because per-word loop overhead costs more than the comparisons.
   const stop = count - 16;
+  const H = 0x80808080 | 0;
   let x = 0;
   for (let j = 9; j < stop; j += 6) {
+    // A group of words none of which has a byte >= 0x80 (zero pages, text: two thirds of a
+    // core) holds no schedule words: 28 schedule bytes all below 0x80 happen once in 2^28.
+    if (((W[j - 1] | W[j] | W[j + 1] | W[j + 2] | W[j + 3] | W[j + 4] | W[j + 5]) & H) === 0) continue;
     let d = W[j] ^ W[j - 1];
     let any = (d & (d - 1)) !== 0 && (
       ((x = d ^ W[j + 2]) & (x - 1)) === 0 || ((x = d ^ W[j - 4]) & (x - 1)) === 0 || ((x = d ^ W[j - 6]) & (x - 1)) === 0 ||

@@ -460,7 +460,6 @@ function collectRuns(bytes: Uint8Array, until: number): Run[] {
   // Components are 32 bytes of K apart, which always holds 7 whole K-words: splitting at 7
   // K-words never joins two components, so the length limit drops no short component.
   const gapInWords = (surroundingLength >> 2) - 2;
-  const H = 0x80808080 | 0;
 
   /** Per background: bytes before this are in components already examined or skipped, and the last skip. */
   let doneUntil = 0;
@@ -488,30 +487,11 @@ function collectRuns(bytes: Uint8Array, until: number): Run[] {
     doneUntil = Math.max(doneUntil, at);
   };
 
-  // The word pass, both backgrounds at once: stretches of words holding a byte not in K, at
-  // most ~1 KiB long between 7 K-words (zeros: any non-zero word; text: a word with a byte
-  // >= 0x80). Then the short stretches are examined byte by byte, against zeros first.
-  let zeroFirst = -1, zeroLast = -(1 << 30), textFirst = -1, textLast = -(1 << 30);
-  const zeroSegments: number[] = [], textSegments: number[] = [];
-  for (let j = 0; j < count; j++) {
-    const w = W[j];
-    if (w !== 0) {
-      if (j - zeroLast > gapInWords) {
-        if (zeroFirst >= 0 && zeroLast - zeroFirst < maximumSpanInWords) zeroSegments.push(zeroFirst, zeroLast);
-        zeroFirst = j;
-      }
-      zeroLast = j;
-      if ((w & H) !== 0) {
-        if (j - textLast > gapInWords) {
-          if (textFirst >= 0 && textLast - textFirst < maximumSpanInWords) textSegments.push(textFirst, textLast);
-          textFirst = j;
-        }
-        textLast = j;
-      }
-    }
-  }
-  if (zeroFirst >= 0 && zeroLast - zeroFirst < maximumSpanInWords) zeroSegments.push(zeroFirst, zeroLast);
-  if (textFirst >= 0 && textLast - textFirst < maximumSpanInWords) textSegments.push(textFirst, textLast);
+  // The word pass, one per background: stretches of words holding a byte not in K, at most
+  // ~1 KiB long between 7 K-words (zeros: any non-zero word; text: a word with a byte >= 0x80).
+  // Then the short stretches are examined byte by byte, against zeros first.
+  const zeroSegments = shortSegments(W, count, 0xffffffff | 0, maximumSpanInWords, gapInWords);
+  const textSegments = shortSegments(W, count, 0x80808080 | 0, maximumSpanInWords, gapInWords);
   doneUntil = 0;
   skippedUntil = -1;
   for (let k = 0; k < zeroSegments.length; k += 2) examine(ZERO, zeroSegments[k], zeroSegments[k + 1]);
@@ -520,6 +500,43 @@ function collectRuns(bytes: Uint8Array, until: number): Run[] {
   for (let k = 0; k < textSegments.length; k += 2) examine(TEXT_OR_NUL, textSegments[k], textSegments[k + 1]);
 
   return [...found.values()].sort((a, b) => a.start - b.start);
+}
+
+/**
+ * The stretches [first, last] of words W[j] with W[j] & mask non-zero ("hits") in W[0..count),
+ * split at more than `gap` words without a hit, that span fewer than `maximumSpan` words, as
+ * first, last pairs. Stretches of zero words (mask & W) are skipped four words at a time, and
+ * once a stretch is already too long, it is followed three words at a time while they hit:
+ * a gap of more than `gap` (6) words always holds a word at a multiple of three from the last
+ * hit, so no split is missed (random pools, compressed data, text against zeros: measured
+ * 0.8 -> 1.5 GB/s for the word pass on the bench's dump-like data).
+ */
+function shortSegments(W: Int32Array, count: number, mask: number, maximumSpan: number, gap: number): number[] {
+  const out: number[] = [];
+  let first = -1, last = -(1 << 30), j = 0;
+  while (j < count) {
+    if ((W[j] & mask) === 0) {
+      j++;
+      while (j + 4 <= count && ((W[j] | W[j + 1] | W[j + 2] | W[j + 3]) & mask) === 0) j += 4;
+      continue;
+    }
+    if (j - last > gap) {
+      if (first >= 0 && last - first < maximumSpan) out.push(first, last);
+      first = j;
+    }
+    last = j;
+    j++;
+    if (last - first >= maximumSpan) {
+      let p = last + 3;
+      while (p < count && (W[p] & mask) !== 0) p += 3;
+      if (p - 3 > last) {
+        last = p - 3;
+        j = p - 2;
+      }
+    }
+  }
+  if (first >= 0 && last - first < maximumSpan) out.push(first, last);
+  return out;
 }
 
 /**
