@@ -4,11 +4,12 @@
 // called by the worker beside the detectors); the search itself is a second pass over the
 // file (src/raw/search.ts). So `scan` reports nothing: the entry is here so that `--detectors`
 // and the config can turn the raw search on and off like any detector.
-import { publicStructureMarginInBytes } from '../raw/collect.js';
+import { publicStructureMarginInBytes, RAW_ANCHORS } from '../raw/collect.js';
 import type { Detector } from '../types.js';
 
 export const rawDetector: Detector = {
   id: 'raw',
   maxMatchLengthInBytes: publicStructureMarginInBytes,
+  anchors: RAW_ANCHORS,
   scan: () => [],
 };

@@ -67,7 +67,7 @@ export default function scanChunk(task: ChunkTask): unknown {
   const result: ChunkResult = { buffer: task.buffer, matches, failures };
   if (task.detectorIds.includes('raw')) {
     try {
-      result.publics = collectPublics(bytes, task.bodyLength);
+      result.publics = collectPublics(bytes, task.bodyLength, anchors);
     } catch (error) {
       failures.push({ detector: 'raw', message: describeError(error) });
     }

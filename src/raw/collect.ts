@@ -15,23 +15,39 @@ import { bytesToHex, minimalBigEndian, type PublicValue } from './targets.js';
 const RSA_SPKI = Buffer.from('300d06092a864886f70d0101010500', 'hex');
 const EC_SPKI = Buffer.from('06072a8648ce3d020106', 'hex');
 const OKP_SPKI = Buffer.from('302a300506032b65', 'hex');
-const TBS_V3_ANCHOR = Buffer.from('a003020102', 'hex');
-const RSA_PRIVATE = [Buffer.from('0201000282', 'hex'), Buffer.from('0201000281', 'hex')];
-const SSH_RSA = Buffer.from('\x00\x00\x00\x07ssh-rsa', 'latin1');
-const SSH_ECDSA = Buffer.from('\x00\x00\x00\x13ecdsa-sha2-nistp', 'latin1');
-const SSH_ED25519 = Buffer.from('\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20', 'latin1');
+const TBS_V3 = Buffer.from('a003020102', 'hex');
 const BASIC_CONSTRAINTS_CA = [Buffer.from('0603551d1301', 'hex'), Buffer.from('0603551d1304', 'hex')];
+
+// The anchors, chosen to be the same byte strings other detectors search (der: INTEGER 1 and
+// the PKCS#1 OID arc; pgp: the EC curve arcs), so that they cost nothing more when those
+// detectors run: equal needles are searched once per chunk. Each names how far before it the
+// structure starts (`lead`).
+const INTEGER_ONE = Buffer.from('0201', 'hex'); // RSAPrivateKey `02 01 00 02 82`, TBSCertificate `a0 03 02 01 02`
+const PKCS1_ARC = Buffer.from('2a864886f70d01', 'hex'); // inside the rsaEncryption AlgorithmIdentifier, 4 bytes in
+const PRIME_CURVES = Buffer.from('2a8648ce3d03', 'hex'); // P-256's OID, 11 bytes into an EC SPKI's AlgorithmIdentifier
+const SECG_CURVES = Buffer.from('2b810400', 'hex'); // P-384, P-521, secp256k1
+const SSH = Buffer.from('ssh-', 'latin1'); // OpenSSH wire names, after their 4-byte length
+const SSH_ECDSA = Buffer.from('ecdsa-', 'latin1');
+
+/** The fixed byte strings public keys are found by: searched with every detector's in one pass (src/detectors/anchors.ts). */
+export const RAW_ANCHORS: readonly Buffer[] = [INTEGER_ONE, PKCS1_ARC, PRIME_CURVES, SECG_CURVES, OKP_SPKI, SSH, SSH_ECDSA];
 
 /** A chunk full of public keys (a trust store) is collected up to this many. */
 export const maximumPublicsPerChunk = 4096;
 /** How far past its anchor a public structure may reach: certificates and SPKIs stay under this. */
 export const publicStructureMarginInBytes = 16 * 1024;
+/** The longest lead: anchors up to this many bytes into the margin can start a structure in the body. */
+const maximumLead = 11;
 
-export function collectPublics(bytes: Uint8Array, bodyLength: number): PublicValue[] {
+/** Hits of each anchor (the worker's shared anchor search), or searched here when not given. */
+export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: ReadonlyMap<Buffer, readonly number[]>): PublicValue[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const out: PublicValue[] = [];
+  /** Visits the structure starting at `at - lead` when that start is in the body (it belongs to this chunk). */
   const each = (needle: Buffer, visit: (at: number) => void) => {
-    for (let at = buf.indexOf(needle, 0); at !== -1 && at < bodyLength && out.length < maximumPublicsPerChunk; at = buf.indexOf(needle, at + 1)) {
+    const hits = anchors?.get(needle) ?? searchAll(buf, needle, bodyLength + maximumLead);
+    for (const at of hits) {
+      if (at >= bodyLength + maximumLead || out.length >= maximumPublicsPerChunk) break;
       try {
         visit(at);
       } catch {
@@ -39,18 +55,51 @@ export function collectPublics(bytes: Uint8Array, bodyLength: number): PublicVal
       }
     }
   };
-  each(RSA_SPKI, (at) => rsaFromBitString(bytes, at + RSA_SPKI.length, false, out));
-  each(EC_SPKI, (at) => ecFromSpki(bytes, at, false, out));
-  each(OKP_SPKI, (at) => okpFromSpki(bytes, at, false, out));
-  each(TBS_V3_ANCHOR, (at) => fromCertificate(bytes, at, out));
-  for (const needle of RSA_PRIVATE) each(needle, (at) => rsaFromPrivateKey(bytes, at + 3, out));
-  each(SSH_RSA, (at) => sshRsa(bytes, at + SSH_RSA.length, out));
-  each(SSH_ECDSA, (at) => sshEcdsa(bytes, at, out));
-  each(SSH_ED25519, (at) => {
-    const key = bytes.subarray(at + SSH_ED25519.length, at + SSH_ED25519.length + 32);
-    if (key.length === 32) out.push({ type: 'okp', curve: 'Ed25519', key: bytesToHex(key), caRoot: false });
+  const starts = (start: number, prefix: Buffer) => start >= 0 && start < bodyLength && equalAt(bytes, start, prefix);
+  each(INTEGER_ONE, (at) => {
+    if (at < bodyLength && bytes[at + 2] === 0x00 && bytes[at + 3] === 0x02 && (bytes[at + 4] === 0x82 || bytes[at + 4] === 0x81)) rsaFromPrivateKey(bytes, at + 3, out);
+    if (starts(at - 2, TBS_V3)) fromCertificate(bytes, at - 2, out);
+  });
+  each(PKCS1_ARC, (at) => {
+    if (starts(at - 4, RSA_SPKI)) rsaFromBitString(bytes, at - 4 + RSA_SPKI.length, false, out);
+  });
+  for (const arc of [PRIME_CURVES, SECG_CURVES]) {
+    each(arc, (at) => {
+      if (starts(at - 11, EC_SPKI)) ecFromSpki(bytes, at - 11, false, out);
+    });
+  }
+  each(OKP_SPKI, (at) => {
+    if (at < bodyLength) okpFromSpki(bytes, at, false, out);
+  });
+  each(SSH, (at) => {
+    if (at - 4 < 0 || at - 4 >= bodyLength) return;
+    if (lengthBefore(bytes, at, 7) && equalAt(bytes, at, Buffer.from('ssh-rsa', 'latin1'))) sshRsa(bytes, at + 7, out);
+    if (lengthBefore(bytes, at, 11) && equalAt(bytes, at, Buffer.from('ssh-ed25519', 'latin1')) && lengthBefore(bytes, at + 15, 32)) {
+      const key = bytes.subarray(at + 15, at + 47);
+      if (key.length === 32) out.push({ type: 'okp', curve: 'Ed25519', key: bytesToHex(key), caRoot: false });
+    }
+  });
+  each(SSH_ECDSA, (at) => {
+    if (at - 4 >= 0 && at - 4 < bodyLength && lengthBefore(bytes, at, 19)) sshEcdsa(bytes, at - 4, out);
   });
   return out;
+}
+
+function equalAt(bytes: Uint8Array, at: number, needle: Uint8Array): boolean {
+  if (at + needle.length > bytes.length) return false;
+  for (let k = 0; k < needle.length; k++) if (bytes[at + k] !== needle[k]) return false;
+  return true;
+}
+
+function searchAll(buf: Buffer, needle: Buffer, end: number): number[] {
+  const hits: number[] = [];
+  for (let at = buf.indexOf(needle, 0); at !== -1 && at < end; at = buf.indexOf(needle, at + 1)) hits.push(at);
+  return hits;
+}
+
+/** The big-endian 32-bit length just before `at` is `length`. */
+function lengthBefore(bytes: Uint8Array, at: number, length: number): boolean {
+  return at >= 4 && bytes[at - 4] === 0 && bytes[at - 3] === 0 && bytes[at - 2] === (length >> 8) && bytes[at - 1] === (length & 0xff);
 }
 
 function limitOf(bytes: Uint8Array, at: number): number {

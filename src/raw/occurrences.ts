@@ -1,13 +1,14 @@
 // Where the public values' raw forms occur: one pass over a chunk that looks at one aligned
-// 4-byte word in every 16 bytes.
+// 4-byte word in every S bytes (the stride).
 //
 // Every 4-byte substring, at every offset, of every pattern goes into an open-addressing hash
 // table keyed by its 32-bit value. An occurrence of a pattern at any alignment that is at least
-// 19 bytes long contains a whole 16-aligned 4-byte word of the file (patterns are 24 bytes or
-// more), so looking up only those words (one Uint32 read each, zero words skipped at once)
-// finds every occurrence; each table hit is verified by comparing the whole pattern. The cost
-// is one table probe per non-zero 16-byte stride, whatever the number of patterns (the table
-// stays in cache), and the memory bandwidth of reading the chunk.
+// S + 3 bytes long contains a whole S-aligned 4-byte word of the file, so looking up only those
+// words (one Uint32 read each, zero words skipped at once) finds every occurrence; each table
+// hit is verified by comparing the whole pattern. S is the largest power of two the shortest
+// pattern allows: 16 with EC coordinates or Ed25519 keys (32 bytes), 128 with RSA-2048 moduli
+// alone. The cost is one table probe per non-zero stride, whatever the number of patterns (the
+// table stays in cache), and the memory bandwidth of reading the chunk.
 import type { RawPattern } from './targets.js';
 
 export interface PatternTable {
@@ -20,6 +21,7 @@ export interface PatternTable {
   /** Offset of the slot's word inside its pattern. */
   readonly at: Int32Array;
   readonly maxPatternLength: number;
+  readonly strideInBytes: number;
 }
 
 export interface Occurrence {
@@ -30,8 +32,14 @@ export interface Occurrence {
   encoded: boolean;
 }
 
-/** One aligned 4-byte word is looked up in every this many bytes. */
-export const strideInBytes = 16;
+/** One aligned 4-byte word is looked up in every this many bytes: S + 3 <= the shortest pattern. */
+export function strideFor(patterns: readonly RawPattern[]): number {
+  const shortest = Math.min(...patterns.map((p) => p.bytes.length));
+  let stride = 4;
+  while (stride * 2 + 3 <= shortest && stride < maximumStrideInBytes) stride *= 2;
+  return stride;
+}
+const maximumStrideInBytes = 128;
 const MULTIPLIER = 0x9e3779b1 | 0;
 
 /** Words with fewer distinct bytes than this are not keys of the table (ff ff ff ff, 00 00 00 01): they would hit everywhere. */
@@ -58,6 +66,7 @@ export function buildPatternTable(patterns: readonly RawPattern[]): PatternTable
     ref: new Int32Array(size),
     at: new Int32Array(size),
     maxPatternLength: Math.max(0, ...patterns.map((p) => p.bytes.length)),
+    strideInBytes: strideFor(patterns),
   };
   for (const [key, i, j] of words) {
     let h = Math.imul(key, MULTIPLIER) >>> table.shift;
@@ -72,7 +81,7 @@ export function buildPatternTable(patterns: readonly RawPattern[]): PatternTable
 /**
  * Occurrences whose start is in [bodyStart, bodyEnd) and that lie wholly in [0, length); the
  * bytes before bodyStart are a look-behind, to see an encoded prefix. `bytes` must start at a
- * 16-aligned file offset (the raw pass cuts its chunks so) and the platform be little-endian.
+ * stride-aligned file offset (the raw pass cuts its chunks so) and the platform be little-endian.
  */
 export function findOccurrences(table: PatternTable, bytes: Uint8Array, bodyEnd: number, length: number, bodyStart = 0): Occurrence[] {
   const out: Occurrence[] = [];
@@ -82,7 +91,7 @@ export function findOccurrences(table: PatternTable, bytes: Uint8Array, bodyEnd:
   const words = end >>> 2;
   const u32 = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, words) : new Uint32Array(bytes.slice(0, end).buffer, 0, words);
   const { key: keys, ref, at, mask, shift, patterns } = table;
-  const step = strideInBytes >>> 2;
+  const step = table.strideInBytes >>> 2;
   for (let i = 0; i < words; i += step) {
     const word = u32[i] | 0;
     if (word === 0) continue;

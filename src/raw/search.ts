@@ -16,7 +16,7 @@ import { redactedBinaryEvidence } from '../report/redact.js';
 import type { BufferPool } from '../pool/pool.js';
 import type { ChunkResult, ChunkTask } from '../pool/worker.js';
 import type { Finding } from '../types.js';
-import { strideInBytes } from './occurrences.js';
+import { strideFor } from './occurrences.js';
 import type { RawTask } from './task.js';
 import { hexToBytes, longestPrefix, patternSetId, patternsOf, type PublicValue, type RawForm, type RawTarget } from './targets.js';
 import type { Radii, RawMatch, VerifyOccurrence } from './verify.js';
@@ -100,6 +100,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   const patterns = patternsOf(targets);
   const setId = patternSetId(patterns);
   const bufferSize = host.buffers.bufferSizeInBytes;
+  const strideInBytes = strideFor(patterns);
   const roundUp = (n: number) => Math.ceil(n / strideInBytes) * strideInBytes;
   const marginInBytes = roundUp(Math.max(0, ...patterns.map((p) => p.bytes.length)) + strideInBytes);
   const lookBehindInBytes = roundUp(longestPrefix(patterns));
