@@ -108,6 +108,7 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
     .option('--max-decompressed-size <size>', 'compressed files and archives: stop a stream past SIZE decompressed bytes (default 64g)', parseSize)
     .option('--max-expansion-ratio <n>', 'compressed files and archives: stop a stream that expands more than N:1 (default 1000)', parseRatio)
     .option('--allow-partial', 'a stream stopped by a limit, or corrupt, truncated or unsupported compressed content, is a warning, not an error (exit 2)', false)
+    .option('--deep', 'raw keys (detector raw): also through self-signed CA roots, RSA primes tested over the whole file, wider neighbourhoods; slow', false)
     .option('--entropy-profile', 'add each file\'s entropy profile (4 KiB block histogram, down-sampled line) to the json report\'s summary.perFile[].entropy', false)
     .option('--detectors <list>', `comma-separated detectors to run (default: ${detectors.filter((d) => !OPT_IN_DETECTORS.includes(d.id)).map((d) => d.id).join(',')}; opt-in: ${OPT_IN_DETECTORS.join(',')})`, parseDetectors)
     .option('--config <file>', `settings file (default: ./${CONFIG_FILE_NAME} when present); flags win over it`)
@@ -183,6 +184,7 @@ interface ScanCliOptions {
   maxDecompressedSize?: number;
   maxExpansionRatio?: number;
   allowPartial: boolean;
+  deep: boolean;
   entropyProfile: boolean;
   baseline?: string;
   writeBaseline?: string;
@@ -244,6 +246,7 @@ async function runScan(paths: string[], opts: ScanCliOptions, io: RunIo): Promis
       maxDecompressedSizeInBytes: opts.maxDecompressedSize,
       maxExpansionRatio: opts.maxExpansionRatio,
       allowPartial: opts.allowPartial,
+      deep: opts.deep,
       entropyProfile: opts.entropyProfile,
       signal: abort.signal,
       onError: (error) => io.stderr.write(errorLine(error)),

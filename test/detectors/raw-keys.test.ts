@@ -1,10 +1,15 @@
 // Raw private integers (detector raw): RSA primes, EC scalars and Ed25519 seeds planted in
 // their raw forms near their public keys, found at their exact offsets and lengths with the
 // fingerprint of the key, through the whole scan (workers, second pass, any chunk size).
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import AjvDraft04 from 'ajv-draft-04';
 import { describe, expect, test } from 'vitest';
 import { scan } from '../../dist/index.js';
-import { fingerprintOf, pseudoRandomBytes } from '../helpers/keys.js';
+import { runCli } from '../helpers/cli.js';
+import { fingerprintOf, pkcs8Pem, pseudoRandomBytes } from '../helpers/keys.js';
 import { tempTree } from '../helpers/temp-tree.js';
 
 const tree = tempTree('dumpguard-raw-');
@@ -158,3 +163,64 @@ describe('negatives', () => {
   }, 30_000);
 });
 
+
+describe('the CLI', () => {
+  const p = jwkMember(rsa, 'p');
+  const plants = [
+    { at: 100_001, bytes: spki(rsa) },
+    { at: 120_000, bytes: inForm(jwkMember(rsa, 'n'), 'raw-le') },
+    { at: 120_512, bytes: inForm(p, 'raw-le') },
+  ];
+
+  test('every report format carries the raw encodings; SARIF stays schema-valid', async () => {
+    const file = tree.put('cli.bin', fileWith(1 << 20, plants));
+    const jsonl = await runCli(['scan', file, '--format', 'jsonl']);
+    expect(jsonl.code).toBe(1);
+    const line = JSON.parse(jsonl.stdoutText.trim().split('\n')[0]);
+    expect(line).toMatchObject({ offset: 120_512, length: 128, detector: 'raw', kind: 'rsa-private-key', severity: 'high', encoding: 'raw-le', fingerprint: fingerprintOf(rsa) });
+    expect(line.evidence).toBe('raw prime factor of RSA-2048 modulus, little-endian limbs (OpenSSL BIGNUM, Go big.Int) (128 bytes)');
+    const text = await runCli(['scan', file]);
+    expect(text.stdoutText).toContain('[raw/raw-le]');
+    const json = JSON.parse((await runCli(['scan', file, '--format', 'json'])).stdoutText);
+    expect(json.findings.map((f: { encoding: string }) => f.encoding)).toEqual(['raw-le']);
+    const sarif = JSON.parse((await runCli(['scan', file, '--format', 'sarif'])).stdoutText);
+    expect(sarif.runs[0].results[0].properties.encoding).toBe('raw-le');
+    const schemaPath = fileURLToPath(new URL('../../../shared/schemas/sarif-schema-2.1.0.json', import.meta.url));
+    if (existsSync(schemaPath)) {
+      const ajv = new AjvDraft04.default({ allErrors: true, strict: false, validateFormats: false });
+      const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
+      expect(validate(sarif), JSON.stringify(validate.errors)).toBe(true);
+    }
+    // The secret is nowhere in any report.
+    for (const out of [jsonl.stdoutText, text.stdoutText, JSON.stringify(json), JSON.stringify(sarif)]) {
+      expect(out).not.toContain(p.toString('hex'));
+      expect(out).not.toContain(inForm(p, 'raw-le').toString('base64'));
+    }
+  }, 60_000);
+
+  test('--detectors without raw: no raw search', async () => {
+    const file = tree.put('cli-off.bin', fileWith(1 << 20, plants));
+    const off = await runCli(['scan', file, '--format', 'jsonl', '--detectors', 'pem,der']);
+    expect(off.code).toBe(0);
+    expect(off.stdoutText).toBe('');
+  }, 30_000);
+
+  const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
+  test.skipIf(!hasOpenssl)('a self-signed CA certificate is a trust anchor: its key is searched under --deep only; --deep tests primes over the whole file', async () => {
+    const keyFile = tree.put('ca.key', pkcs8Pem(rsa));
+    const certFile = `${keyFile}.crt`;
+    execFileSync('openssl', ['req', '-x509', '-key', keyFile, '-out', certFile, '-subj', '/CN=dumpguard test root', '-days', '1', '-addext', 'basicConstraints=critical,CA:TRUE'], { stdio: 'ignore' });
+    const der = new X509Certificate(readFileSync(certFile)).raw;
+    const q = jwkMember(rsa, 'q');
+    const file = tree.put('ca.bin', fileWith(1 << 20, [
+      { at: 50_001, bytes: der },
+      { at: 60_000, bytes: inForm(jwkMember(rsa, 'n'), 'raw-le') },
+      { at: 60_512, bytes: inForm(p, 'raw-le') },
+      { at: 900_000, bytes: inForm(q, 'raw-le') }, // far from every occurrence
+    ]));
+    expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([]);
+    expect(summary((await scan([file], { jobs: 2, deep: true })).findings).map((f) => [f.offset, f.encoding])).toEqual([[60_512, 'raw-le'], [900_000, 'raw-le']]);
+    const cli = await runCli(['scan', file, '--deep', '--format', 'jsonl']);
+    expect(cli.stdoutText.trim().split('\n').map((l) => JSON.parse(l).offset)).toEqual([60_512, 900_000]);
+  }, 60_000);
+});
