@@ -41,7 +41,9 @@ export class ChunkPool {
   constructor(threads: number) {
     this.piscina = new Piscina({
       filename: new URL('./worker-entry.cjs', import.meta.url).href,
-      minThreads: threads,
+      // One thread up front; piscina adds the others as chunks queue. A scan of one small file
+      // (a gate on every crash) then never pays for starting threads it has no work for.
+      minThreads: 1,
       maxThreads: threads,
       idleTimeout: 1000,
     });
