@@ -9,6 +9,7 @@ import { addAbortSignal, Readable } from 'node:stream';
 import { detectorsById, requiredMarginInBytes } from './detectors/index.js';
 import { describeError, UsageError } from './errors.js';
 import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/chunker.js';
+import { fileHead } from './input/file-head.js';
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
 import {
   CONTAINER_SNIFF_BYTES,
@@ -242,7 +243,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           const size = (await handle.stat()).size;
           options.onFileStart?.(source.path, size);
           // A compressed file or an archive (by its first bytes): its content is what is scanned.
-          const head = await fileReader(handle)(0, Math.min(CONTAINER_SNIFF_BYTES, size));
+          const start = fileHead(handle, size);
+          const head = await start.read(0, Math.min(CONTAINER_SNIFF_BYTES, size));
           if (sniffContainer(head) !== undefined) {
             const host: ContainerHost = {
               limits: containerLimits,
@@ -289,8 +291,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
             };
             bytes = await scanContainerFile(handle, size, host);
           } else {
-            layout = await readLayout(fileReader(handle), size);
-            for await (const chunk of fileChunks(handle, sizes, buffers, size)) {
+            layout = await readLayout(start.read, size);
+            for await (const chunk of fileChunks(handle, sizes, buffers, size, await start.takeWhole())) {
               if (options.signal?.aborted) {
                 buffers.release(chunk.buffer);
                 break;

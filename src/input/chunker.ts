@@ -35,10 +35,17 @@ export interface BufferLender {
  * Positioned reads of a regular file until EOF (not until the stat size: files written by
  * a crashing process can still grow or shrink). The margin is re-read by the next chunk.
  */
-export async function* fileChunks(handle: FileHandle, sizes: ChunkSizes, lender: BufferLender, sizeAtOpen?: number): AsyncGenerator<FilledChunk> {
+export async function* fileChunks(
+  handle: FileHandle,
+  sizes: ChunkSizes,
+  lender: BufferLender,
+  sizeAtOpen?: number,
+  /** The whole file, already read (src/input/file-head.ts). */
+  content?: { buffer: ArrayBuffer; length: number },
+): AsyncGenerator<FilledChunk> {
   const want = sizes.chunkSizeInBytes + sizes.marginInBytes;
   if (sizeAtOpen !== undefined && sizeAtOpen + 1 < want) {
-    const whole = await wholeSmallFile(handle, sizeAtOpen);
+    const whole = content ? { offset: 0, buffer: content.buffer, length: content.length, bodyLength: content.length } : await wholeSmallFile(handle, sizeAtOpen);
     if (whole) {
       yield sizes.lookBehindInBytes ? { ...whole, before: new Uint8Array(0) } : whole;
       return;
