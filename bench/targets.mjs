@@ -198,7 +198,7 @@ async function main() {
     const stream = await repeat(1, () => timed('/bin/sh', ['-c', 'cat "$1" "$1" "$1" "$1" | "$2" "$3" scan - --format jsonl --jobs 2', 'sh', file, process.execPath, CLI], { keepLines: true }));
     const streamFound = findingsOf(stream.last).length;
     limits.stdin = stream.rssMiB;
-    lrows.push([`${fix((4 * size) / GiB, 0)} GiB on stdin (the file 4 times)`, fix(mbps(4 * size, stream.seconds)) + ' MB/s', fix(stream.rssMiB), `${streamFound}/${4 * plants.length} findings`]);
+    lrows.push([`${fix((4 * size) / GiB, 2)} GiB on stdin (the file 4 times)`, fix(mbps(4 * size, stream.seconds)) + ' MB/s', fix(stream.rssMiB), `${streamFound}/${4 * plants.length} findings`]);
 
     const tiny = path.join(OUT_DIR, 'tiny-1k.bin');
     fs.writeFileSync(tiny, randomBytes(1024));
