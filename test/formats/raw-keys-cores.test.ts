@@ -20,6 +20,8 @@ afterAll(() => {
 
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const missing = ['gcore', 'openssl', 'readelf'].filter((t) => !has(t));
+const missingJdk = ['javac', 'java', 'jcmd'].filter((t) => !has(t));
+if (missingJdk.length) console.warn(`raw-keys-cores: Java heap dump test skipped, missing ${missingJdk.join(', ')}`);
 if (missing.length) console.warn(`raw-keys-cores: skipped, missing ${missing.join(', ')} (gdb's gcore, openssl, binutils)`);
 
 const member = (key: KeyObject, name: string) => Buffer.from((key.export({ format: 'jwk' }) as Record<string, string>)[name], 'base64url');
@@ -160,4 +162,44 @@ describe.skipIf(missing.length > 0)('raw keys in real cores', () => {
     ]);
     await expectNothingWhenZeroed(core, ranges);
   }, 90_000);
+});
+
+describe.skipIf(missingJdk.length > 0)('raw keys in a Java heap dump', () => {
+  test('jcmd GC.heap_dump of a JVM holding an RSA KeyPair: a prime as a BigInteger magnitude (int[], big-endian in hprof)', async () => {
+    const dir = tree.root;
+    writeFileSync(path.join(dir, 'HoldKeys.java'), `
+      import java.security.*;
+      import java.nio.file.*;
+      import java.util.Base64;
+      public class HoldKeys {
+        static KeyPair rsa;
+        public static void main(String[] args) throws Exception {
+          KeyPairGenerator g = KeyPairGenerator.getInstance("RSA"); g.initialize(2048); rsa = g.generateKeyPair();
+          Signature s = Signature.getInstance("SHA256withRSA"); s.initSign(rsa.getPrivate()); s.update(new byte[] {1}); s.sign();
+          Files.write(Paths.get(args[0]), Base64.getEncoder().encode(rsa.getPrivate().getEncoded()));
+          System.out.println("ready");
+          Thread.sleep(600000);
+        }
+      }`);
+    execFileSync('javac', ['-d', dir, path.join(dir, 'HoldKeys.java')], { stdio: 'ignore' });
+    const keyFile = path.join(dir, 'java-rsa.b64');
+    const jvm = spawn('java', ['-Xmx64m', '-XX:+UseSerialGC', '-cp', dir, 'HoldKeys', keyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(jvm);
+    await new Promise<void>((resolve) => jvm.stdout!.once('data', () => resolve()));
+    const dump = path.join(dir, 'java.hprof');
+    execFileSync('jcmd', [String(jvm.pid), 'GC.heap_dump', dump], { stdio: 'ignore', timeout: 30_000 });
+    jvm.kill('SIGKILL');
+    const rsa = createPrivateKey({ key: Buffer.from(readFileSync(keyFile, 'utf8'), 'base64'), format: 'der', type: 'pkcs8' });
+    const bytes = readFileSync(dump);
+    const { findings } = await scan([dump], { jobs: 2 });
+    const raw = findings.filter((f) => f.detector === 'raw' && f.fingerprint === fingerprintOf(rsa));
+    const primes = [member(rsa, 'p'), member(rsa, 'q')];
+    console.log(`java.hprof: raw findings ${raw.map((f) => `${f.offset} ${f.encoding} ${f.region}`).join('; ')}`);
+    expect(raw.length).toBeGreaterThan(0);
+    for (const f of raw) {
+      expect(f.encoding).toBe('raw-be');
+      expect(f.region).toMatch(/^primitive array int\[\] 0x[0-9a-f]+$/);
+      expect(primes.some((p) => p.equals(bytes.subarray(f.offset, f.offset + f.length)))).toBe(true);
+    }
+  }, 60_000);
 });
