@@ -2,13 +2,14 @@
 // 4-byte word in every S bytes (the stride).
 //
 // Every 4-byte substring, at every offset, of every pattern goes into an open-addressing hash
-// table keyed by its 32-bit value. An occurrence of a pattern at any alignment that is at least
-// S + 3 bytes long contains a whole S-aligned 4-byte word of the file, so looking up only those
-// words (one Uint32 read each, zero words skipped at once) finds every occurrence; each table
-// hit is verified by comparing the whole pattern. S is the largest power of two the shortest
-// pattern allows: 16 with EC coordinates or Ed25519 keys (32 bytes), 128 with RSA-2048 moduli
-// alone. The cost is one table probe per non-zero stride, whatever the number of patterns (the
-// table stays in cache), and the memory bandwidth of reading the chunk.
+// table keyed by its 32-bit value. An occurrence of a pattern that is long enough for its
+// alignment (see strideFor) contains a whole S-aligned 4-byte word of the file, so looking up
+// only those words (one Uint32 read each, zero words skipped at once, an 8 KiB bit filter in
+// L1 before the table) finds every occurrence; each table hit is verified by comparing the
+// whole pattern. S is 32 with EC targets (32-byte coordinates as 8-aligned limbs, the point's
+// 64 big-endian bytes anywhere), 16 with Ed25519/X25519 keys (32 bytes anywhere), 128 with RSA
+// moduli alone. The cost is one probe per non-zero stride, whatever the number of patterns,
+// and the memory bandwidth of reading the chunk.
 import type { RawPattern } from './targets.js';
 
 export interface PatternTable {
@@ -38,11 +39,15 @@ export interface Occurrence {
   encoded: boolean;
 }
 
-/** One aligned 4-byte word is looked up in every this many bytes: S + 3 <= the shortest pattern. */
+/**
+ * One aligned 4-byte word is looked up in every S bytes. A pattern of L bytes at an a-aligned
+ * offset has an S-aligned word inside it when S - a + 4 <= L: S is the largest power of two
+ * every pattern allows (32 for 32-byte limbs, 16 for a 32-byte key at any alignment).
+ */
 export function strideFor(patterns: readonly RawPattern[]): number {
-  const shortest = Math.min(...patterns.map((p) => p.bytes.length));
+  const allowed = Math.min(...patterns.map((p) => p.bytes.length + Math.min(p.alignment, 4) - 4));
   let stride = 4;
-  while (stride * 2 + 3 <= shortest && stride < maximumStrideInBytes) stride *= 2;
+  while (stride * 2 <= allowed && stride < maximumStrideInBytes) stride *= 2;
   return stride;
 }
 const maximumStrideInBytes = 128;

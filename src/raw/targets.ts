@@ -35,6 +35,12 @@ export interface RawPattern {
   form: RawForm;
   bytes: Uint8Array;
   /**
+   * The alignment the form has in memory, which the occurrence search may rely on: 8 for
+   * limbs (malloc'd BIGNUM arrays, Go word slices), 4 for Java int[] data, 1 for big-endian
+   * bytes (DER, hprof arrays). A shorter stride is needed only for short unaligned patterns.
+   */
+  alignment: number;
+  /**
    * raw-be only: the bytes that precede the value where it is ENCODED rather than held as an
    * integer (a DER INTEGER header, the 04 of an uncompressed point, x before y). An encoded
    * occurrence (a certificate, an SPKI, a DER key the der detector reads) is not searched for
@@ -91,25 +97,30 @@ export function patternsOf(targets: readonly RawTarget[]): RawPattern[] {
   const add = (target: number, value: Uint8Array, forms: readonly RawForm[], encodedPrefix?: Uint8Array) => {
     const be = minimalBigEndian(value);
     if (be.length < minimumPatternLengthInBytes) return;
-    for (const form of forms) patterns.push({ target, form, bytes: inForm(be, form), ...(form === 'raw-be' && encodedPrefix ? { encodedPrefix } : {}) });
+    for (const form of forms) patterns.push({ target, form, bytes: inForm(be, form), alignment: ALIGNMENT[form], ...(form === 'raw-be' && encodedPrefix ? { encodedPrefix } : {}) });
   };
   targets.forEach((t, i) => {
     if (t.type === 'rsa') {
       const n = minimalBigEndian(hexToBytes(t.n));
       add(i, n, RAW_FORMS, derIntegerHeader(n));
-    } else if (t.type === 'okp') patterns.push({ target: i, form: 'raw-be', bytes: hexToBytes(t.key), encodedPrefix: Uint8Array.of(0x03, 0x21, 0x00) });
+    } else if (t.type === 'okp') patterns.push({ target: i, form: 'raw-be', bytes: hexToBytes(t.key), alignment: 1, encodedPrefix: Uint8Array.of(0x03, 0x21, 0x00) });
     else {
       const point = hexToBytes(t.point);
       const size = (point.length - 1) / 2;
       const coordinates = [point.subarray(1, 1 + size), point.subarray(1 + size)];
-      add(i, coordinates[0], RAW_FORMS, Uint8Array.of(0x04));
-      add(i, coordinates[1], RAW_FORMS, coordinates[0]);
+      // Big-endian, the two coordinates together (an encoded point after its 04, a CNG or Go
+      // public key): long enough for a wide stride at any alignment. Each coordinate alone in
+      // the aligned forms.
+      patterns.push({ target: i, form: 'raw-be', bytes: point.subarray(1), alignment: 1, encodedPrefix: Uint8Array.of(0x04) });
+      for (const c of coordinates) add(i, c, ['raw-le', 'raw-words']);
       const p = MONTGOMERY_FIELDS[t.curve];
       if (p) for (const c of coordinates) add(i, fromBigInt((toBigInt(c) << 256n) % p, size), ['raw-le']);
     }
   });
   return patterns;
 }
+
+const ALIGNMENT: Record<RawForm, number> = { 'raw-le': 8, 'raw-words': 4, 'raw-be': 1 };
 
 /** The DER INTEGER header (and the 00 of a positive value with its top bit set) before a value's bytes. */
 function derIntegerHeader(value: Uint8Array): Uint8Array {
@@ -127,6 +138,6 @@ export function longestPrefix(patterns: readonly RawPattern[]): number {
 /** Identity of a pattern set: workers build their table once per set. */
 export function patternSetId(patterns: readonly RawPattern[]): string {
   const hash = createHash('sha256');
-  for (const p of patterns) hash.update(`${p.target}:${p.form}:${bytesToHex(p.bytes)}:${p.encodedPrefix ? bytesToHex(p.encodedPrefix) : ''};`);
+  for (const p of patterns) hash.update(`${p.target}:${p.form}:${p.alignment}:${bytesToHex(p.bytes)}:${p.encodedPrefix ? bytesToHex(p.encodedPrefix) : ''};`);
   return hash.digest('base64url').slice(0, 16);
 }

@@ -114,11 +114,11 @@ describe('RSA primes', () => {
 });
 
 describe('EC and Ed25519', () => {
-  test('a P-256 scalar near its point: raw-le near the SPKI, raw-be near a big-endian x', async () => {
+  test('a P-256 scalar near its point: raw-le near the SPKI, raw-be near a big-endian x‖y (CNG, Go)', async () => {
     const d = jwkMember(ec, 'd');
     const file = tree.put('ec.bin', fileWith(1 << 20, [
       { at: 400_003, bytes: spki(ec) },
-      { at: 399_001, bytes: jwkMember(ec, 'x') },
+      { at: 399_001, bytes: Buffer.concat([jwkMember(ec, 'x'), jwkMember(ec, 'y')]) },
       { at: 401_000, bytes: inForm(d, 'raw-le') },
       { at: 400_201, bytes: inForm(d, 'raw-be') },
     ]));
