@@ -59,10 +59,14 @@ export class FilePublicKeys {
     }
   }
 
-  /** Targets for the search: the known keys, then the file's (CA roots only under --deep). */
-  targets(known: readonly RawTarget[], deep: boolean): RawTarget[] {
+  /**
+   * Targets for the search: the known keys, then the file's (CA roots only under --deep).
+   * Published and --test-keys test keys are left out unless --deep: their findings would be
+   * lowered to low anyway (every openssl executable carries six of them, 512 to 15360 bits).
+   */
+  targets(known: readonly RawTarget[], deep: boolean, testKeys: ReadonlyMap<string, unknown> = new Map()): RawTarget[] {
     const out = new Map<string, RawTarget>(known.map((t) => [t.fingerprint, t]));
-    const own = [...this.keys.values()].filter((k) => deep || !k.caRoot).map((k) => k.target).sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
+    const own = [...this.keys.values()].filter((k) => deep || (!k.caRoot && !testKeys.has(k.target.fingerprint))).map((k) => k.target).sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
     for (const t of own) if (!out.has(t.fingerprint)) out.set(t.fingerprint, t);
     const all = [...out.values()];
     return deep ? all : all.slice(0, Math.max(known.length, maximumTargetsPerFile));
