@@ -23,9 +23,10 @@ const ARMOR_LINE = /-----(?:BEGIN|END) [A-Z0-9 ]{1,48}-----/g;
  * base64url character becomes 'A' (length kept), except the armor lines, and in escaped text
  * the escape sequences (`\n`, `\"`) so the surrounding JSON still parses.
  */
-export function scrubbedBytes(bytes: Uint8Array, finding: Pick<Finding, 'encoding'>): Uint8Array {
+export function scrubbedBytes(bytes: Uint8Array, finding: Pick<Finding, 'encoding' | 'inner'>): Uint8Array {
   const out = Uint8Array.from(bytes);
-  if (finding.encoding === 'binary') return out.fill(0);
+  // A key inside an embedded compressed stream (`inner`) is in none of its bytes as text: the whole stream goes.
+  if (finding.encoding === 'binary' || finding.inner !== undefined) return out.fill(0);
   const step = finding.encoding === 'utf16le' ? 2 : 1;
   // Work on the characters (every byte, or the low byte of every UTF-16 unit).
   const count = Math.floor(out.length / step);

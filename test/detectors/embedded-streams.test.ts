@@ -2,7 +2,7 @@
 // planted at odd offsets in pseudo-random bytes; the key reported at the stream's first byte,
 // with the stream's length and the key's decompressed position in `inner`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { constants, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
@@ -212,6 +212,17 @@ describe('dumpguard scan (built CLI) with an embedded stream', () => {
     const result = await runCli(['scan', storedFile, '--format', 'jsonl']);
     expect(result.code).toBe(1);
     expect(jsonlFindings(result).map((f) => [f.offset, f.detector, f.fingerprint, f.inner])).toEqual([[4095 + 2 + 5 + before.length, 'pem', keys.rsa.fingerprint, undefined]]);
+  });
+
+  test('scrub zeroes the whole stream; the copy rescans clean', async () => {
+    const out = path.join(dir, 'blob.scrubbed');
+    const result = await runCli(['scrub', file, '-o', out]);
+    expect(result.code).toBe(0);
+    expect(result.stderrText).toContain('rescan: 0 at or above medium');
+    const scrubbed = readFileSync(out);
+    expect(scrubbed.subarray(at, at + gz.length).every((b) => b === 0)).toBe(true);
+    expect(Buffer.compare(scrubbed.subarray(0, at), blob.subarray(0, at))).toBe(0);
+    expect(Buffer.compare(scrubbed.subarray(at + gz.length), blob.subarray(at + gz.length))).toBe(0);
   });
 
   test.skipIf(!hasZstd)('inside a zstd-compressed file: offset 0, inner ZSTD-<stream offset>/GZIP-<key offset>', async () => {
