@@ -543,10 +543,10 @@ function holdsNonText(w: number): boolean {
  * that span fewer than `maximumSpan` words, appended to `out` as first, last pairs. Resumable
  * block by block: walks from `from` to at least `to` (reading on up to `count`), keeps the open
  * stretch in state = [first, last] and returns where it stopped; the caller closes the last
- * stretch. Zero words (in K for both) are skipped four at a time, and once a stretch is already
- * too long it is followed three words at a time while they hit: a gap of more than `gap` (6)
- * words always holds a word at a multiple of three from the last hit, so no split is missed
- * (random pools, compressed data, code, text against zeros).
+ * stretch. Zero words (in K for both) are skipped eight at a time, and once a stretch is already
+ * too long it is followed `gap` (6) words at a time while they hit: a split needs 6 words in a
+ * row without a hit, which always hold a word at a multiple of 6 from the last hit, so no split
+ * is missed (random pools, compressed data, code, text against zeros).
  */
 function shortSegments(W: Int32Array, from: number, to: number, count: number, text: boolean, state: Int32Array, out: number[], maximumSpan: number, gap: number): number {
   let first = state[0], last = state[1], j = from;
@@ -554,7 +554,7 @@ function shortSegments(W: Int32Array, from: number, to: number, count: number, t
     const w = W[j];
     if (w === 0 || (text && !holdsNonText(w))) {
       j++;
-      while (j + 4 <= to && (W[j] | W[j + 1] | W[j + 2] | W[j + 3]) === 0) j += 4;
+      while (j + 8 <= to && (W[j] | W[j + 1] | W[j + 2] | W[j + 3] | W[j + 4] | W[j + 5] | W[j + 6] | W[j + 7]) === 0) j += 8;
       continue;
     }
     if (j - last > gap) {
@@ -564,11 +564,14 @@ function shortSegments(W: Int32Array, from: number, to: number, count: number, t
     last = j;
     j++;
     if (last - first >= maximumSpan) {
-      let p = last + 3;
-      while (p < count && W[p] !== 0 && (!text || holdsNonText(W[p]))) p += 3;
-      if (p - 3 > last) {
-        last = p - 3;
-        j = p - 2;
+      // A split needs `gap` words in a row without a hit, and any `gap` words in a row hold one
+      // word at a multiple of `gap` from here: follow the stretch `gap` words at a time.
+      const step = gap;
+      let p = last + step;
+      while (p < count && W[p] !== 0 && (!text || holdsNonText(W[p]))) p += step;
+      if (p - step > last) {
+        last = p - step;
+        j = last + 1;
       }
     }
   }

@@ -328,6 +328,21 @@ describe('chunk invariance at chunk starts (look-behind)', () => {
     for (const chunk of [4096, 64 * kib, 100_003]) expect(absolute(scanChunked(entropyDetector, bytes, chunk)), `chunk ${chunk}`).toEqual(absolute(reference));
   });
 
+  test('a key 32 to 40 zero or text bytes after a long random stretch, at every alignment: found (the word pass follows long stretches by strides)', () => {
+    for (const background of ['zeros', 'text'] as const) {
+      for (let align = 0; align < 4; align++) {
+        for (let gap = 32; gap <= 40; gap++) {
+          const bytes = background === 'zeros' ? Buffer.alloc(16 * kib) : englishText(16 * kib, gap);
+          const stretchAt = 1000 + align;
+          pseudoRandomBytes(5000, gap + align).copy(bytes, stretchAt);
+          const at = stretchAt + 5000 + gap;
+          distinctEdgedKey(32, 60_000 + gap).copy(bytes, at);
+          expect(found(scanAll(bytes)), `${background}, align ${align}, gap ${gap}`).toEqual([{ start: at, length: 32 }]);
+        }
+      }
+    }
+  });
+
   test('more than the cap: each chunk keeps its best 100, the file its best 100 (capHighEntropyFindings), the same for every chunk size', () => {
     const bytes = Buffer.alloc(4 * mib);
     for (let k = 0; k < 600; k++) distinctEdgedKey(k % 3 ? 32 : 16 + (k % 200), 50_000 + k).copy(bytes, 3000 + k * 6900);
