@@ -15,6 +15,8 @@ const needles = [
   Buffer.from('0201', 'hex'),
   Buffer.from('EC', 'latin1'),
   Buffer.from('06092a864886f70d0105', 'hex'),
+  Buffer.from('ecdsa-', 'latin1'), // searched from its rarer second byte
+  Buffer.from('openssh-key-v1\0', 'latin1'), // searched from `key-v1`, in the middle
 ];
 
 describe('findAnchors: one blocked search for every needle', () => {
@@ -28,14 +30,19 @@ describe('findAnchors: one blocked search for every needle', () => {
       if (kind === 1) for (let i = page; i < page + 4096; i++) buffer[i] = random.int(256);
       if (kind === 2) buffer.write('EC key -----BEGIN x\u0002\u0001', page + random.int(4000), 'latin1');
     }
-    const borders = [32 * 1024, 64 * 1024, 96 * 1024, 4096 * 5, 4096 * 9];
-    for (const border of borders) {
-      for (const needle of needles) needle.copy(buffer, border - 1 - random.int(needle.length));
-    }
+    // Each needle straddles a block border and a page border of its own (planted apart, so none overwrites another).
+    needles.forEach((needle, i) => {
+      for (const border of [32 * 1024 * (i + 1), 4096 * (40 + 2 * i)]) needle.copy(buffer, border - 1 - random.int(needle.length - 1));
+    });
     // A needle whose trailing zero byte is the first byte of a zero page.
     buffer.fill(0, 200 * 1024, 212 * 1024);
     needles[1].copy(buffer, 200 * 1024 - needles[1].length + 1);
+    // At the very start and flush with the very end of the buffer.
+    needles[5].copy(buffer, 0);
+    needles[6].copy(buffer, buffer.length - needles[6].length);
     const found = findAnchors(buffer, needles);
+    expect(found.get(needles[5])?.[0]).toBe(0);
+    expect(found.get(needles[6])?.at(-1)).toBe(buffer.length - needles[6].length);
     for (const needle of needles) {
       const expected = naive(buffer, needle);
       expect(expected.length).toBeGreaterThan(0);
