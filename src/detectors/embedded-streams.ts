@@ -132,19 +132,19 @@ function gzipDataStart(bytes: Uint8Array, start: number, end: number): number | 
  * the first half of its input, so a bomb or a damaged tail still yields its leading content.
  */
 function inflateBounded(input: Uint8Array, raw: boolean): { output: Buffer; consumed: number; ended: boolean } | undefined {
-  let length = input.length;
   // Most candidates that pass the first-block checks still fail in the decoder, and building
   // the stack trace of each thrown error was a third of this detector's time: errors here carry none.
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return decodeAttempts(input, raw, length);
+    return decodeAttempts(input, raw);
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
 }
 
-function decodeAttempts(input: Uint8Array, raw: boolean, length: number): { output: Buffer; consumed: number; ended: boolean } | undefined {
+function decodeAttempts(input: Uint8Array, raw: boolean): { output: Buffer; consumed: number; ended: boolean } | undefined {
+  let length = input.length;
   for (let attempt = 0; attempt < MAX_DECODE_ATTEMPTS && length > 0; attempt++) {
     try {
       const options = { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: MAX_EMBEDDED_OUTPUT_IN_BYTES, info: true } as const;
