@@ -35,7 +35,7 @@
 // A key among zeros is also a component against text (less its text-like bytes): of
 // overlapping findings, the one against zeros is kept.
 //
-// Speed: a word pass (4 bytes at a time, no histogram, both backgrounds per 16 KiB block, so
+// Speed: a word pass (4 bytes at a time, no histogram, both backgrounds per 1 KiB block, so
 // the chunk is read from memory once) finds the stretches of words holding a byte not in K
 // (zeros: a non-zero word; text: a byte >= 0x80 or a control byte, by word arithmetic), at
 // most ~1 KiB long between 7 K-words. Longer stretches (random pools, compressed data, code,
@@ -143,8 +143,13 @@ export function highEntropyThreshold(length: number): number {
 }
 
 /**
- * Whether bytes[start..start+length) is as random as random data of that length (windows of
- * 16 bytes or more; shorter ones are never high-entropy). O(length), no allocation.
+ * The cheap "is this window high-entropy?" for other detectors (the raw-key search of issue #6
+ * filters candidate primes and scalars with it): whether bytes[start..start+length) is as random
+ * as random data of that length, i.e. its Shannon entropy reaches highEntropyThreshold(length)
+ * (the 0.1% quantile of random windows of that length, less 0.1 bit: 16 bytes 3.48, 32 bytes
+ * 4.46, 64 bytes 5.40, 128 bytes 6.23, 256 bytes 6.91 bits/byte), so a random window fails it
+ * about once in 1000. Windows under 16 bytes, or reaching outside `bytes`, are never
+ * high-entropy. O(length), no allocation (one shared histogram: call it from one thread).
  */
 export function isHighEntropyWindow(bytes: Uint8Array, start: number, length: number): boolean {
   if (length < minimumRunLength || start < 0 || start + length > bytes.length) return false;
@@ -493,13 +498,18 @@ function collectRuns(bytes: Uint8Array, until: number): Run[] {
   // ~1 KiB long between 7 K-words (zeros: any non-zero word; text: a word with a byte that is
   // not text or NUL, found with word arithmetic). Then the short stretches are examined byte by
   // byte, against zeros first.
-  // Block by block (16 KiB, in L1/L2), both backgrounds per block: the chunk is read from
-  // memory once, not once per background.
+  // Block by block (1 KiB, in L1), both backgrounds per block: the chunk is read from memory
+  // once, not once per background; a block of zero words (most of a core), where neither
+  // background has a hit, is read once and skipped by both.
   const zeroSegments: number[] = [], textSegments: number[] = [];
   const zeroState = Int32Array.of(-1, -(1 << 30)), textState = Int32Array.of(-1, -(1 << 30));
   let zeroAt = 0, textAt = 0;
   for (let block = 0; block < count; block += wordsPerBlock) {
     const end = Math.min(count, block + wordsPerBlock);
+    if (zeroAt <= block && textAt <= block && allZero(W, block, end)) {
+      zeroAt = textAt = end;
+      continue;
+    }
     if (zeroAt < end) zeroAt = shortSegments(W, zeroAt, end, count, false, zeroState, zeroSegments, maximumSpanInWords, gapInWords);
     if (textAt < end) textAt = shortSegments(W, textAt, end, count, true, textState, textSegments, maximumSpanInWords, gapInWords);
   }
@@ -516,8 +526,15 @@ function collectRuns(bytes: Uint8Array, until: number): Run[] {
   return [...found.values()].sort((a, b) => a.start - b.start);
 }
 
-/** Words per block of the word pass. */
-const wordsPerBlock = 4096;
+/** Words per block of the word pass: 1 KiB, so that a zero page is four all-zero blocks. */
+const wordsPerBlock = 256;
+
+function allZero(W: Int32Array, from: number, to: number): boolean {
+  let j = from;
+  for (; j + 8 <= to; j += 8) if ((W[j] | W[j + 1] | W[j + 2] | W[j + 3] | W[j + 4] | W[j + 5] | W[j + 6] | W[j + 7]) !== 0) return false;
+  for (; j < to; j++) if (W[j] !== 0) return false;
+  return true;
+}
 
 /** Per byte of v (all bytes below 0x80): 0x80 where the byte is zero. */
 function zeroBytes(v: number): number {

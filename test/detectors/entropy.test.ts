@@ -387,5 +387,11 @@ describe('the block map and the window test', () => {
     expect(isHighEntropyWindow(randomBytes(8), 0, 8)).toBe(false);
     expect(isHighEntropyWindow(randomBytes(4096), 0, 4096)).toBe(true);
     expect(highEntropyThreshold(32)).toBeCloseTo(4.46, 2);
+    expect([16, 32, 64, 128, 256].map((n) => highEntropyThreshold(n).toFixed(2))).toEqual(['3.48', '4.46', '5.40', '6.23', '6.91']);
+    // Too short, or reaching outside the array: never high-entropy.
+    const key = randomBytes(64);
+    expect(isHighEntropyWindow(key, 0, 15)).toBe(false);
+    expect(isHighEntropyWindow(key, 40, 32)).toBe(false);
+    expect(isHighEntropyWindow(key, -1, 32)).toBe(false);
   });
 });
