@@ -307,7 +307,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           await Promise.all(inFlight);
           // Private keys in raw integer form, through the public keys seen (src/raw/search.ts): a second pass.
           if (detectorIds.includes('raw') && streams.length === 0 && !options.signal?.aborted) {
-            await searchRawKeysOfFile({ path: source.path, handle, size: bytes, buffers, run: (task) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false }, publicKeys.targets(rawKnownTargets, options.deep ?? false, testKeys), fileFindings, fileErrors);
+            await searchRawKeysOfFile({ path: source.path, handle, size: bytes, buffers, run: (task) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: layout?.format }, publicKeys.targets(rawKnownTargets, options.deep ?? false, testKeys), fileFindings, fileErrors);
           }
           // Heap dumps have objects, not mapped regions: say which object each finding is in.
           if (layout && fileFindings.length > 0) objects = await describeOffsets(layout.format, fileReader(handle), size, fileFindings.map((f) => f.offset));

@@ -7,7 +7,7 @@
 //   RSAPrivateKey           02 01 00 02 82|81 <n> 02 <e>: the public half of a DER private key
 //   OpenSSH wire public     00 00 00 07 "ssh-rsa" <e> <n>, "ecdsa-sha2-nistp*", "ssh-ed25519"
 // Only public values are returned. An anchor belongs to the chunk whose body it starts in.
-import { ECDH } from 'node:crypto';
+import { createECDH, ECDH } from 'node:crypto';
 import { oid, readHeader, readTree, Tag, type Node } from '../keys/der-reader.js';
 import { curveByOid, CURVES } from '../keys/ec.js';
 import { bytesToHex, minimalBigEndian, type PublicValue } from './targets.js';
@@ -59,6 +59,7 @@ export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: 
   each(INTEGER_ONE, (at) => {
     if (at < bodyLength && bytes[at + 2] === 0x00 && bytes[at + 3] === 0x02 && (bytes[at + 4] === 0x82 || bytes[at + 4] === 0x81)) rsaFromPrivateKey(bytes, at + 3, out);
     if (starts(at - 2, TBS_V3)) fromCertificate(bytes, at - 2, out);
+    if (at < bodyLength && bytes[at + 2] === 0x01 && bytes[at + 3] === 0x04) ecFromPrivateKey(bytes, at + 3, out);
   });
   each(PKCS1_ARC, (at) => {
     if (starts(at - 4, RSA_SPKI)) rsaFromBitString(bytes, at - 4 + RSA_SPKI.length, false, out);
@@ -190,6 +191,50 @@ function fromCertificate(bytes: Uint8Array, at: number, out: PublicValue[]): voi
     ecFromSpki(bytes, algorithm.contentStart, true, out);
   }
 }
+
+/**
+ * SEC1 ECPrivateKey (version 1, then the OCTET STRING d at `at`): the public half of a DER
+ * private key. The point is taken from [1] when present, else computed as d·G on the curve [0]
+ * names, else (inside PKCS#8, the curve is outside) on every curve of d's size: a wrong curve's
+ * point occurs nowhere and costs nothing more.
+ */
+function ecFromPrivateKey(bytes: Uint8Array, at: number, out: PublicValue[]): void {
+  const limit = limitOf(bytes, at);
+  const d = readHeader(bytes, at, limit);
+  if (!d || d.tag !== Tag.OctetString) return;
+  const scalar = bytes.subarray(d.contentStart, d.end);
+  let curves = RAW_EC_CURVES.filter((c) => c.scalarLengthInBytes === scalar.length);
+  if (curves.length === 0) return;
+  let p = d.end;
+  const params = readHeader(bytes, p, limit);
+  if (params?.tag === 0xa0) {
+    const named = readHeader(bytes, params.contentStart, params.end);
+    const curve = named?.tag === Tag.Oid ? curveByOid(oid(bytes, { ...named, start: params.contentStart })) : undefined;
+    curves = curve ? curves.filter((c) => c === curve) : [];
+    p = params.end;
+  }
+  const publicKey = readHeader(bytes, p, limit);
+  if (publicKey?.tag === 0xa1) {
+    const bits = readHeader(bytes, publicKey.contentStart, publicKey.end);
+    const point = bits?.tag === Tag.BitString && bytes[bits.contentStart] === 0 ? bytes.subarray(bits.contentStart + 1, bits.end) : undefined;
+    for (const curve of curves) {
+      if (point && point[0] === 4 && point.length === 1 + 2 * curve.scalarLengthInBytes) out.push({ type: 'ec', curve: curve.name, point: bytesToHex(point), caRoot: false });
+    }
+    return;
+  }
+  for (const curve of curves) {
+    const ecdh = createECDH(curve.ecdhName);
+    try {
+      ecdh.setPrivateKey(Buffer.from(scalar));
+    } catch {
+      continue;
+    }
+    out.push({ type: 'ec', curve: curve.name, point: ecdh.getPublicKey().toString('hex'), caRoot: false, ...(curves.length > 1 ? { derived: true } : {}) });
+  }
+}
+
+/** The curves the raw search looks for scalars of. */
+const RAW_EC_CURVES = CURVES.filter((c) => ['P-256', 'P-384', 'P-521', 'secp256k1'].includes(c.name));
 
 /** RSAPrivateKey: version 0, then INTEGER n at `at`, INTEGER e. */
 function rsaFromPrivateKey(bytes: Uint8Array, at: number, out: PublicValue[]): void {

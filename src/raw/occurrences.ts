@@ -53,6 +53,12 @@ export function strideFor(patterns: readonly RawPattern[]): number {
 const maximumStrideInBytes = 128;
 const MULTIPLIER = 0x9e3779b1 | 0;
 
+/**
+ * A chunk reports at most this many occurrences (a dump that repeats a modulus a million times
+ * is hostile or degenerate: memory stays bounded, and the search looks at the first ones).
+ */
+export const maximumOccurrencesPerChunk = 16384;
+
 /** Words with fewer distinct bytes than this are not keys of the table (ff ff ff ff, 00 00 00 01): they would hit everywhere. */
 const minimumDistinctBytesPerWord = 3;
 
@@ -106,7 +112,7 @@ export function findOccurrences(table: PatternTable, bytes: Uint8Array, bodyEnd:
   const u32 = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, words) : new Uint32Array(bytes.slice(0, end).buffer, 0, words);
   const { key: keys, ref, at, mask, shift, patterns, filter } = table;
   const step = table.strideInBytes >>> 2;
-  for (let i = 0; i < words; i += step) {
+  for (let i = 0; i < words && out.length < maximumOccurrencesPerChunk; i += step) {
     const word = u32[i] | 0;
     if (word === 0) continue;
     const product = Math.imul(word, MULTIPLIER);

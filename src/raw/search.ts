@@ -25,7 +25,7 @@ import type { Radii, RawMatch, VerifyOccurrence } from './verify.js';
 export const DEFAULT_RADII: Radii = {
   prime: 64 * 1024,
   primeUnaligned: 16 * 1024,
-  scalar: 8 * 1024,
+  scalar: 32 * 1024,
   scalarUnaligned: 2 * 1024,
 };
 /** --deep: wider neighbourhoods for scalars (RSA primes are tested over the whole file). */
@@ -43,6 +43,8 @@ export interface RawSearchHost {
   run(task: ChunkTask): Promise<ChunkResult>;
   signal?: AbortSignal;
   deep: boolean;
+  /** The file's format ('hprof': every int[] and byte[] of a key's length is a candidate, src/raw/hprof-arrays.ts). */
+  format?: string;
 }
 
 /** The public keys seen in one file, by fingerprint. */
@@ -54,8 +56,12 @@ export class FilePublicKeys {
       const target = toTarget(value);
       if (!target) continue;
       const known = this.keys.get(target.fingerprint);
-      if (known) known.caRoot ||= value.caRoot;
-      else this.keys.set(target.fingerprint, { target, caRoot: value.caRoot });
+      if (!known) this.keys.set(target.fingerprint, { target, caRoot: value.caRoot });
+      else {
+        known.caRoot ||= value.caRoot;
+        // Seen as a stated public key too: no longer only derived.
+        if (known.target.type === 'ec' && known.target.derived && !(target.type === 'ec' && target.derived)) known.target = target;
+      }
     }
   }
 
@@ -78,7 +84,7 @@ export function toTarget(value: PublicValue): RawTarget | undefined {
     if (value.type === 'rsa') return { type: 'rsa', n: value.n, e: value.e, fingerprint: rsaSpkiFingerprint(BigInt('0x' + value.n), BigInt('0x' + value.e)) };
     if (value.type === 'ec') {
       const curve = curveByName(value.curve);
-      return curve && { type: 'ec', curve: value.curve, point: value.point, fingerprint: ecSpkiFingerprint(curve, hexToBytes(value.point)) };
+      return curve && { type: 'ec', curve: value.curve, point: value.point, fingerprint: ecSpkiFingerprint(curve, hexToBytes(value.point)), ...(value.derived ? { derived: true } : {}) };
     }
     const oid = value.curve === 'Ed25519' ? '1.3.101.112' : '1.3.101.110';
     return { type: 'okp', curve: value.curve, key: value.key, fingerprint: fingerprintOfSpki(derSequence(derSequence(derOid(oid)), derBitString(hexToBytes(value.key)))) };
@@ -107,23 +113,26 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   const strideInBytes = strideFor(patterns);
   const roundUp = (n: number) => Math.ceil(n / strideInBytes) * strideInBytes;
   const marginInBytes = roundUp(Math.max(0, ...patterns.map((p) => p.bytes.length)) + strideInBytes);
-  const lookBehindInBytes = roundUp(longestPrefix(patterns));
+  const hprof = host.format === 'hprof';
+  const lookBehindInBytes = roundUp(Math.max(longestPrefix(patterns), hprof ? 8 : 0));
   const chunkSizeInBytes = Math.floor((bufferSize - marginInBytes - lookBehindInBytes) / strideInBytes) * strideInBytes;
 
   // Pass 2: occurrences of every raw form, over the whole file, in chunks that start stride-aligned.
   const occurrences: Array<{ offset: number; pattern: number; encoded: boolean }> = [];
+  const arrayMatches: Array<RawMatch & { offset: number }> = [];
   const inFlight: Promise<void>[] = [];
   for (let offset = 0; offset < host.size && !host.signal?.aborted; offset += chunkSizeInBytes) {
     const readFrom = Math.max(0, offset - lookBehindInBytes);
     const { buffer, length } = await readRange(host, readFrom, Math.min(host.size, offset + chunkSizeInBytes + marginInBytes));
     const bodyStart = offset - readFrom;
     const bodyLength = Math.max(0, Math.min(chunkSizeInBytes, length - bodyStart));
-    const raw: RawTask = { step: 'occurrences', offset: readFrom, bodyStart, setId, patterns };
+    const raw: RawTask = { step: 'occurrences', offset: readFrom, bodyStart, setId, patterns, ...(hprof ? { hprofTargets: [...targets] } : {}) };
     inFlight.push(
       host.run({ buffer, length, bodyLength, detectorIds: [], raw }).then(
         (result) => {
           host.buffers.release(result.buffer);
           occurrences.push(...(result.raw?.occurrences ?? []));
+          for (const m of result.raw?.matches ?? []) arrayMatches.push({ ...m, offset: readFrom + m.start });
         },
         (error) => {
           host.buffers.replaceLost();
@@ -135,6 +144,9 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   await Promise.all(inFlight);
   occurrences.sort((a, b) => a.offset - b.offset || a.pattern - b.pattern);
   if (host.signal?.aborted) return [];
+  // A derived point (curve guessed) counts only where it occurs in the file.
+  const present = new Set(occurrences.map((o) => patterns[o.pattern].target));
+  const searched = (i: number) => !(targets[i].type === 'ec' && (targets[i] as { derived?: boolean }).derived) || present.has(i);
 
   // Neighbourhoods: per key its first occurrences (all under --deep), merged into windows.
   const perTarget = new Map<number, number>();
@@ -147,7 +159,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
     });
   const radii = host.deep ? DEEP_RADII : DEFAULT_RADII;
   const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarUnaligned);
-  const everywhere = host.deep ? targets.flatMap((t, i) => (t.type === 'rsa' ? [i] : [])) : [];
+  const everywhere = host.deep ? targets.flatMap((t, i) => (t.type === 'rsa' && searched(i) ? [i] : [])) : [];
   const spans: Array<[number, number]> = everywhere.length > 0 ? [[0, host.size]] : [];
   for (const o of kept) spans.push([Math.max(0, o.start - reach), Math.min(host.size, o.start + o.length + reach)]);
   spans.sort((a, b) => a[0] - b[0]);
@@ -167,7 +179,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
       results.push(verifyWindow(host, targets, kept, radii, everywhere, a, b, Math.min(host.size, b + widest)));
     }
   }
-  return (await Promise.all(results)).flat();
+  return [...arrayMatches.filter((m) => searched(m.target)).map((m) => rawFinding(host.path, targets[m.target], m, m.offset)), ...(await Promise.all(results)).flat()];
 }
 
 /** Bytes [from, to) of the file into a pooled buffer (fewer at the end of a file that shrank). */
@@ -201,22 +213,23 @@ async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], 
     throw error;
   }
   host.buffers.release(result.buffer);
-  return (result.raw?.matches ?? []).map((m) => {
-    const target = targets[m.target];
-    return {
-      path: host.path,
-      offset: from + m.start,
-      length: m.length,
-      detector: 'raw',
-      kind: m.kind,
-      severity: 'high',
-      confidence: 1,
-      encoding: m.form,
-      fingerprint: target.fingerprint,
-      evidence: redactedBinaryEvidence(describe(target, m), m.length),
-      identity: target.fingerprint,
-    } satisfies Finding;
-  });
+  return (result.raw?.matches ?? []).map((m) => rawFinding(host.path, targets[m.target], m, from + m.start));
+}
+
+function rawFinding(path: string, target: RawTarget, m: RawMatch, offset: number): Finding {
+  return {
+    path,
+    offset,
+    length: m.length,
+    detector: 'raw',
+    kind: m.kind,
+    severity: 'high',
+    confidence: 1,
+    encoding: m.form,
+    fingerprint: target.fingerprint,
+    evidence: redactedBinaryEvidence(describe(target, m), m.length),
+    identity: target.fingerprint,
+  };
 }
 
 /** The search of one file, its findings and a failure added to the file's (a failed search fails the gate closed). */

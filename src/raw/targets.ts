@@ -20,13 +20,15 @@ export const RAW_FORMS: readonly RawForm[] = ['raw-le', 'raw-be', 'raw-words'];
 /** A public key as the worker reports it: hex strings (structured-clone friendly), never private bytes. */
 export type PublicValue =
   | { type: 'rsa'; n: string; e: string; caRoot: boolean }
-  | { type: 'ec'; curve: string; point: string; caRoot: boolean }
+  /** derived: computed from a private scalar whose curve the structure does not name (one value per candidate curve). */
+  | { type: 'ec'; curve: string; point: string; caRoot: boolean; derived?: boolean }
   | { type: 'okp'; curve: 'Ed25519' | 'X25519'; key: string; caRoot: boolean };
 
 /** A public key the raw search looks for, with the fingerprint every finding of it carries. */
 export type RawTarget =
   | { type: 'rsa'; fingerprint: string; n: string; e: string }
-  | { type: 'ec'; fingerprint: string; curve: string; point: string }
+  /** derived: searched only when its point occurs in the file (a wrong curve's point does not). */
+  | { type: 'ec'; fingerprint: string; curve: string; point: string; derived?: boolean }
   | { type: 'okp'; fingerprint: string; curve: 'Ed25519' | 'X25519'; key: string };
 
 /** One byte string to find: a form of a modulus, a coordinate or a public key. */

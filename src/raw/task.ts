@@ -1,18 +1,19 @@
 // The raw search's work in a worker thread: find the occurrences of public values in a chunk,
 // or test the candidates of a window. Only offsets and indexes go back, never bytes.
 import { buildPatternTable, findOccurrences, type PatternTable } from './occurrences.js';
-import type { RawPattern } from './targets.js';
+import { findInHprofArrays } from './hprof-arrays.js';
+import type { RawPattern, RawTarget } from './targets.js';
 import { verifyCandidates, type RawMatch, type VerifyTask } from './verify.js';
 
 export type RawTask =
   /** offset: of bytes[0]; the body (occurrences that start in it) begins at bodyStart, after a look-behind. */
-  | { step: 'occurrences'; offset: number; bodyStart: number; setId: string; patterns: RawPattern[] }
+  | { step: 'occurrences'; offset: number; bodyStart: number; setId: string; patterns: RawPattern[]; hprofTargets?: RawTarget[] }
   | ({ step: 'verify' } & VerifyTask);
 
 export interface RawResult {
   /** Absolute offsets. */
   occurrences?: Array<{ offset: number; pattern: number; encoded: boolean }>;
-  /** Starts relative to the window. */
+  /** Starts relative to the window (the chunk for an hprof's arrays). */
   matches?: RawMatch[];
 }
 
@@ -26,5 +27,7 @@ export function runRawTask(task: RawTask, bytes: Uint8Array, bodyLength: number)
     table = buildPatternTable(task.patterns);
     tables.set(task.setId, table);
   }
-  return { occurrences: findOccurrences(table, bytes, task.bodyStart + bodyLength, bytes.length, task.bodyStart).map((o) => ({ offset: task.offset + o.start, pattern: o.pattern, encoded: o.encoded })) };
+  const occurrences = findOccurrences(table, bytes, task.bodyStart + bodyLength, bytes.length, task.bodyStart).map((o) => ({ offset: task.offset + o.start, pattern: o.pattern, encoded: o.encoded }));
+  if (!task.hprofTargets) return { occurrences };
+  return { occurrences, matches: findInHprofArrays(bytes, task.bodyStart, task.bodyStart + bodyLength, task.hprofTargets) };
 }

@@ -120,7 +120,7 @@ function byteIndex(form: RawForm, x: number, width: number, i: number): number {
 /** At least `minimum` distinct values among `count` bytes from x (keys are random; pointers, text and padding are not). */
 const seenStamp = new Uint32Array(256);
 let stamp = 0;
-function distinctAtLeast(bytes: Uint8Array, x: number, count: number, minimum: number): boolean {
+export function distinctAtLeast(bytes: Uint8Array, x: number, count: number, minimum: number): boolean {
   stamp++;
   let distinct = 0;
   for (let k = 0; k < count; k++) {

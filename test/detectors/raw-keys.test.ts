@@ -11,6 +11,10 @@ import { scan } from '../../dist/index.js';
 import { runCli } from '../helpers/cli.js';
 import { fingerprintOf, pkcs8Pem, pseudoRandomBytes } from '../helpers/keys.js';
 import { tempTree } from '../helpers/temp-tree.js';
+import { prng } from '../helpers/random.js';
+import { collectPublics } from '../../src/raw/collect.js';
+import { verifyCandidates } from '../../src/raw/verify.js';
+import { DEFAULT_RADII, toTarget } from '../../src/raw/search.js';
 
 const tree = tempTree('dumpguard-raw-');
 
@@ -222,5 +226,40 @@ describe('the CLI', () => {
     expect(summary((await scan([file], { jobs: 2, deep: true })).findings).map((f) => [f.offset, f.encoding])).toEqual([[60_512, 'raw-le'], [900_000, 'raw-le']]);
     const cli = await runCli(['scan', file, '--deep', '--format', 'jsonl']);
     expect(cli.stdoutText.trim().split('\n').map((l) => JSON.parse(l).offset)).toEqual([60_512, 900_000]);
+  }, 60_000);
+});
+
+describe('garbage in, nothing out', () => {
+  test('public structures with random bytes flipped: the collector never throws, and reports only well-formed keys', () => {
+    const next = prng(6);
+    const sshRsa = (() => {
+      const j = createPublicKey(rsa).export({ format: 'jwk' }) as { n: string; e: string };
+      const str = (b: Buffer) => {
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(b.length);
+        return Buffer.concat([length, b]);
+      };
+      return Buffer.concat([str(Buffer.from('ssh-rsa')), str(Buffer.from(j.e, 'base64url')), str(Buffer.concat([Buffer.from([0]), Buffer.from(j.n, 'base64url')]))]);
+    })();
+    const seeds = [spki(rsa), spki(ec), spki(ed), sshRsa];
+    for (const seed of seeds) expect(collectPublics(new Uint8Array(seed), seed.length).length, 'the intact structure is collected').toBe(1);
+    for (let round = 0; round < 3000; round++) {
+      const bytes = Buffer.from(seeds[round % seeds.length]);
+      for (let k = 0; k < 1 + Math.floor(next() * 4); k++) bytes[Math.floor(next() * bytes.length)] = Math.floor(next() * 256);
+      const cut = bytes.subarray(0, Math.max(1, Math.floor(next() * bytes.length * 1.2)));
+      const publics = collectPublics(new Uint8Array(cut), cut.length);
+      for (const p of publics) expect(toTarget(p), 'every public value reported has a fingerprint').toBeDefined();
+    }
+  });
+
+  test('candidate tests over random bytes with made-up occurrences: no match, no throw', () => {
+    const bytes = new Uint8Array(pseudoRandomBytes(256 * 1024, 5));
+    const targets = [spki(rsa), spki(ec), spki(ed)].flatMap((d) => collectPublics(new Uint8Array(d), d.length)).map((p) => toTarget(p)!);
+    const occurrences = targets.flatMap((_, target) => [
+      { target, start: 1000 + target, length: 64, form: 'raw-le' as const, encoded: false },
+      { target, start: 90_001, length: 64, form: 'raw-be' as const, encoded: false },
+      { target, start: 200_004, length: 64, form: 'raw-words' as const, encoded: false },
+    ]);
+    expect(verifyCandidates(bytes, { offset: 0, candidateEnd: bytes.length, targets, occurrences, radii: DEFAULT_RADII, everywhere: [] })).toEqual([]);
   }, 60_000);
 });

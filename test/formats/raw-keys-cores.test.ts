@@ -165,41 +165,54 @@ describe.skipIf(missing.length > 0)('raw keys in real cores', () => {
 });
 
 describe.skipIf(missingJdk.length > 0)('raw keys in a Java heap dump', () => {
-  test('jcmd GC.heap_dump of a JVM holding an RSA KeyPair: a prime as a BigInteger magnitude (int[], big-endian in hprof)', async () => {
+  test('jcmd GC.heap_dump of a JVM holding an RSA and an EC KeyPair: p and q as BigInteger int[] magnitudes, the EC scalar as an array', async () => {
     const dir = tree.root;
     writeFileSync(path.join(dir, 'HoldKeys.java'), `
       import java.security.*;
+      import java.security.spec.ECGenParameterSpec;
       import java.nio.file.*;
       import java.util.Base64;
       public class HoldKeys {
-        static KeyPair rsa;
+        static KeyPair rsa, ec;
         public static void main(String[] args) throws Exception {
           KeyPairGenerator g = KeyPairGenerator.getInstance("RSA"); g.initialize(2048); rsa = g.generateKeyPair();
+          KeyPairGenerator h = KeyPairGenerator.getInstance("EC"); h.initialize(new ECGenParameterSpec("secp256r1")); ec = h.generateKeyPair();
           Signature s = Signature.getInstance("SHA256withRSA"); s.initSign(rsa.getPrivate()); s.update(new byte[] {1}); s.sign();
-          Files.write(Paths.get(args[0]), Base64.getEncoder().encode(rsa.getPrivate().getEncoded()));
+          Signature t = Signature.getInstance("SHA256withECDSA"); t.initSign(ec.getPrivate()); t.update(new byte[] {1}); t.sign();
+          Base64.Encoder b = Base64.getEncoder();
+          Files.write(Paths.get(args[0]), (b.encodeToString(rsa.getPrivate().getEncoded()) + "\\n" + b.encodeToString(ec.getPrivate().getEncoded()) + "\\n").getBytes());
           System.out.println("ready");
           Thread.sleep(600000);
         }
       }`);
     execFileSync('javac', ['-d', dir, path.join(dir, 'HoldKeys.java')], { stdio: 'ignore' });
-    const keyFile = path.join(dir, 'java-rsa.b64');
+    const keyFile = path.join(dir, 'java-keys.b64');
     const jvm = spawn('java', ['-Xmx64m', '-XX:+UseSerialGC', '-cp', dir, 'HoldKeys', keyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(jvm);
     await new Promise<void>((resolve) => jvm.stdout!.once('data', () => resolve()));
     const dump = path.join(dir, 'java.hprof');
     execFileSync('jcmd', [String(jvm.pid), 'GC.heap_dump', dump], { stdio: 'ignore', timeout: 30_000 });
     jvm.kill('SIGKILL');
-    const rsa = createPrivateKey({ key: Buffer.from(readFileSync(keyFile, 'utf8'), 'base64'), format: 'der', type: 'pkcs8' });
+    const [rsa, ec] = readFileSync(keyFile, 'utf8').trim().split('\n').map((b64) => createPrivateKey({ key: Buffer.from(b64, 'base64'), format: 'der', type: 'pkcs8' }));
     const bytes = readFileSync(dump);
-    const { findings } = await scan([dump], { jobs: 2 });
-    const raw = findings.filter((f) => f.detector === 'raw' && f.fingerprint === fingerprintOf(rsa));
-    const primes = [member(rsa, 'p'), member(rsa, 'q')];
-    console.log(`java.hprof: raw findings ${raw.map((f) => `${f.offset} ${f.encoding} ${f.region}`).join('; ')}`);
-    expect(raw.length).toBeGreaterThan(0);
-    for (const f of raw) {
-      expect(f.encoding).toBe('raw-be');
-      expect(f.region).toMatch(/^primitive array int\[\] 0x[0-9a-f]+$/);
-      expect(primes.some((p) => p.equals(bytes.subarray(f.offset, f.offset + f.length)))).toBe(true);
+    const { findings, summary } = await scan([dump], { jobs: 2 });
+    expect(summary.errors).toEqual([]);
+    const raw = findings.filter((f) => f.detector === 'raw');
+    console.log(`java.hprof: raw findings ${raw.map((f) => `${f.kind} ${f.offset} ${f.encoding} ${f.region}`).join('; ')}`);
+    const valueAt = (f: (typeof raw)[number]) => {
+      const at = Buffer.from(bytes.subarray(f.offset, f.offset + f.length));
+      return f.encoding === 'raw-le' ? at.reverse() : at;
+    };
+    // Both primes, each as a BigInteger magnitude: an int[] of 32 ints, big-endian in hprof.
+    for (const name of ['p', 'q']) {
+      const ours = raw.filter((f) => f.fingerprint === fingerprintOf(rsa) && valueAt(f).equals(member(rsa, name)));
+      expect(ours.length, `RSA ${name}`).toBeGreaterThan(0);
+      for (const f of ours) expect(f.region).toMatch(/^primitive array int\[\] 0x[0-9a-f]+$/);
     }
+    const scalar = raw.filter((f) => f.fingerprint === fingerprintOf(ec) && f.kind === 'ec-private-key');
+    expect(scalar.length, 'EC scalar').toBeGreaterThan(0);
+    for (const f of scalar) expect(valueAt(f).equals(member(ec, 'd'))).toBe(true);
+    // Nothing else is claimed.
+    for (const f of raw) expect([fingerprintOf(rsa), fingerprintOf(ec)]).toContain(f.fingerprint);
   }, 60_000);
 });
