@@ -18,7 +18,9 @@ export interface Radii {
   prime: number;
   /** RSA primes as raw-be, at any alignment. */
   primeUnaligned: number;
-  /** EC and Ed25519/X25519 private keys as raw-le / raw-words (aligned). */
+  /** EC and Ed25519/X25519 private keys as raw-le / raw-words (aligned): every window this near... */
+  scalarNear: number;
+  /** ...and, as far as this, limb windows that start a heap allocation (see allocationHeaded). */
   scalar: number;
   /** EC private scalars as raw-be, at any alignment. */
   scalarUnaligned: number;
@@ -100,10 +102,10 @@ export function verifyCandidates(bytes: Uint8Array, task: VerifyTask): RawMatch[
   task.targets.forEach((target, index) => {
     const everywhere = task.everywhere.includes(index);
     const around = (near: Near, radius: number) => (everywhere ? [[0, end] as Interval] : neighbourhoods(task.occurrences, index, near, radius, end));
-    const { prime, primeUnaligned, scalar, scalarUnaligned } = task.radii;
+    const { prime, primeUnaligned, scalarNear, scalar, scalarUnaligned } = task.radii;
     if (target.type === 'rsa') findPrimes(bytes, task.offset, target, index, around('limbs', prime), around('words', prime), around('unaligned', primeUnaligned), found);
-    else if (target.type === 'ec') findScalars(bytes, task.offset, target, index, around('limbs', scalar), around('words', scalar), around('unaligned', scalarUnaligned), found);
-    else findOkp(bytes, task.offset, target, index, task.occurrences.filter((o) => o.target === index), neighbourhoods(task.occurrences, index, 'limbs', scalar, end), end, found);
+    else if (target.type === 'ec') findScalars(bytes, task.offset, target, index, around('limbs', scalarNear), around('limbs', scalar), around('words', scalarNear), around('unaligned', scalarUnaligned), found);
+    else findOkp(bytes, task.offset, target, index, task.occurrences.filter((o) => o.target === index), neighbourhoods(task.occurrences, index, 'limbs', scalarNear, end), neighbourhoods(task.occurrences, index, 'limbs', scalar, end), end, found);
   });
   return found.sort((a, b) => a.start - b.start || a.length - b.length);
 }
@@ -159,7 +161,29 @@ function findPrimes(bytes: Uint8Array, offset: number, target: Extract<RawTarget
 
 const ecdhByCurve = new Map<string, ECDH>();
 
-function findScalars(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'ec' }>, index: number, limbs: Interval[], words: Interval[], unaligned: Interval[], found: RawMatch[]): void {
+/**
+ * The 8 bytes before x are glibc's malloc chunk header for an allocation of exactly the limbs
+ * of a `width`-byte scalar (chunk size = limbs + 8 rounded up to 16, low three bits flags),
+ * which precedes every BIGNUM limb array OpenSSL allocates. Random bytes pass with odds of
+ * 2^-61; in the far part of a neighbourhood only such windows are worth a 30 to 60 µs derivation.
+ */
+function allocationHeaded(bytes: Uint8Array, x: number, width: number): boolean {
+  if (x < 8) return false;
+  for (let k = x - 7; k < x; k++) if (bytes[k] !== 0) return false;
+  const limbs = Math.ceil(width / 8) * 8;
+  return (bytes[x - 8] & ~7) === Math.max(32, Math.ceil((limbs + 8) / 16) * 16);
+}
+
+/** Positions of `far` that are in `near`, or else pass `headed`: near windows all, far ones only with an allocation header. */
+function* nearOrHeaded(near: Interval[], far: Interval[], align: number, offset: number, width: number, bytes: Uint8Array): Generator<number> {
+  let k = 0;
+  for (const x of positions(far, align, offset, width, bytes.length)) {
+    while (k < near.length && near[k][1] <= x) k++;
+    if ((k < near.length && near[k][0] <= x) || allocationHeaded(bytes, x, width)) yield x;
+  }
+}
+
+function findScalars(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'ec' }>, index: number, limbs: Interval[], farLimbs: Interval[], words: Interval[], unaligned: Interval[], found: RawMatch[]): void {
   const curve = curveByName(target.curve);
   if (!curve) return;
   const width = curve.scalarLengthInBytes;
@@ -181,7 +205,7 @@ function findScalars(bytes: Uint8Array, offset: number, target: Extract<RawTarge
     }
     if (ecdh!.getPublicKey().equals(point)) found.push({ start: x, length: width, target: index, form, kind: 'ec-private-key' });
   };
-  for (const x of positions(limbs, 8, offset, width, bytes.length)) test(x, 'raw-le');
+  for (const x of nearOrHeaded(limbs, farLimbs, 8, offset, width, bytes)) test(x, 'raw-le');
   if (width % 4 === 0) for (const x of positions(words, 4, offset, width, bytes.length)) test(x, 'raw-words');
   for (const x of positions(unaligned, 1, offset, width, bytes.length)) test(x, 'raw-be');
 }
@@ -196,7 +220,7 @@ function okpPublic(curve: 'Ed25519' | 'X25519', privateKey: Uint8Array): Buffer 
   }
 }
 
-function findOkp(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'okp' }>, index: number, occurrences: VerifyTask['occurrences'], aligned: Interval[], end: number, found: RawMatch[]): void {
+function findOkp(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'okp' }>, index: number, occurrences: VerifyTask['occurrences'], aligned: Interval[], farAligned: Interval[], end: number, found: RawMatch[]): void {
   const key = Buffer.from(hexToBytes(target.key));
   const kind = target.curve === 'Ed25519' ? 'ed25519-private-key' : 'x25519-private-key';
   const tested = new Set<number>();
@@ -209,5 +233,5 @@ function findOkp(bytes: Uint8Array, offset: number, target: Extract<RawTarget, {
   };
   // seed ‖ public key (Go's ed25519.PrivateKey, BoringSSL), then the aligned neighbourhood.
   for (const o of occurrences) test(o.start - 32);
-  for (const x of positions(aligned, 8, offset, 32, bytes.length)) test(x);
+  for (const x of nearOrHeaded(aligned, farAligned, 8, offset, 32, bytes)) test(x);
 }
