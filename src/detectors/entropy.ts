@@ -53,8 +53,8 @@
 //   over as `before`) and a margin of 4 KiB: runs starting in a chunk's first 4 KiB are judged
 //   on the look-behind stitched to the chunk's start, the others on the chunk itself, and
 //   overlaps are resolved with every run within reach seen. So the findings are the same for
-//   any chunk size and any alignment. Without `before` (a chunk scanned on its own), a run in
-//   the first 32 bytes of the array has no left surroundings and is not reported.
+//   any chunk size and any alignment. Without `before` (a chunk scanned on its own: the start
+//   of an input), zeros are taken to stand before it, as they would behind a prefix of zeros.
 // - Keys among other low-entropy data (fills of 0xff, sparse small integers, machine code,
 //   pointers) are not reported: only zeros and text are backgrounds.
 import type { Detector, Match } from '../types.js';
@@ -395,14 +395,18 @@ const headLength = 4096;
 /** Runs starting this far past the body are found too, to resolve overlaps with those in it. */
 const overlapReach = maximumRunLength;
 
+/** What stands before the start of an input: surroundings of zeros. */
+const inputStart = new Uint8Array(2 * surroundingLength);
+
 /**
  * Key-like high-entropy runs starting in bytes[0..bodyLength) (see the top of this file): at
  * most the best `cap` (100), in offset order. `before` holds the bytes just before bytes[0]
- * (the chunk's look-behind; empty at the start of the input); without it, runs near the start
- * of the array that need the bytes before it are not reported.
+ * (the chunk's look-behind); empty or absent, bytes[0] is the start of the input.
  */
 export function findHighEntropyRuns(bytes: Uint8Array, bodyLength: number, cap = maximumFindingsPerChunk, before?: Uint8Array): Run[] {
-  if (!before || before.length === 0) return bestRuns(resolvedRuns(bytes, bodyLength, 0), cap);
+  // The start of the input is judged as if zeros came before it (nothing is low entropy): a
+  // run there is then reported exactly as it is behind a prefix of zeros (the 65-byte shift).
+  if (!before || before.length === 0) before = inputStart;
   const head = Math.min(headLength, bodyLength);
   const stitched = new Uint8Array(before.length + Math.min(bytes.length, head + entropyMarginInBytes));
   stitched.set(before);

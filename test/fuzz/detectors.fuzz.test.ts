@@ -39,9 +39,9 @@ const TIMEOUT = LONG ? 60 * 60_000 : 60_000;
 class BoundsError extends Error {}
 
 /** detector.scan with the match bounds of the Detector contract asserted for every match. */
-function checkedScan(detector: Detector, bytes: Uint8Array, bodyLength: number): Match[] {
+function checkedScan(detector: Detector, bytes: Uint8Array, bodyLength: number, before?: Uint8Array): Match[] {
   const out: Match[] = [];
-  for (const m of detector.scan(bytes, bodyLength)) {
+  for (const m of detector.scan(bytes, bodyLength, undefined, before)) {
     const ok = Number.isInteger(m.start) && Number.isInteger(m.length) && m.start >= 0 && m.start < bodyLength && m.length > 0 && m.start + m.length <= bytes.length;
     if (!ok) throw new BoundsError(`${detector.id}: match ${m.start}+${m.length} outside bytes ${bytes.length} / body ${bodyLength} (${m.kind}, ${m.severity})`);
     out.push(m);
@@ -51,7 +51,12 @@ function checkedScan(detector: Detector, bytes: Uint8Array, bodyLength: number):
 
 /** The same detector, with every scan bounds-checked (for scanChunked). */
 function checked(detector: Detector): Detector {
-  return { id: detector.id, maxMatchLengthInBytes: detector.maxMatchLengthInBytes, scan: (bytes, bodyLength) => checkedScan(detector, bytes, bodyLength) };
+  return {
+    id: detector.id,
+    maxMatchLengthInBytes: detector.maxMatchLengthInBytes,
+    ...(detector.lookBehindInBytes ? { lookBehindInBytes: detector.lookBehindInBytes } : {}),
+    scan: (bytes, bodyLength, _anchors, before) => checkedScan(detector, bytes, bodyLength, before),
+  };
 }
 
 const project = (m: Match, start = m.start) => JSON.stringify([start, m.length, m.kind, m.severity, m.fingerprint ?? null]);
@@ -263,9 +268,9 @@ test('NUL bytes alone are never a finding (the padding and the shift prefix are 
 
 // ---- the properties ----------------------------------------------------------------------
 
-// The opt-in entropy hint is not yet invariant for runs at a chunk's very start (documented in
-// src/detectors/entropy.ts); its own tests cover what it does promise.
-const fuzzed = detectors.filter((d) => d.id !== 'entropy');
+// Every detector, the opt-in entropy hint included (its runs at a chunk's start are judged with
+// the look-behind the chunker hands over; scanChunked does the same).
+const fuzzed = detectors;
 
 describe.each(fuzzed.map((d) => [d.id, d] as const))('detector %s', (_id, detector) => {
   for (const [family, arbitrary] of families) {
