@@ -1,12 +1,14 @@
 // Public keys in a chunk, collected cheaply beside the detectors (in the worker): the raw
-// search finds private integers through them. Anchored on a few fixed byte strings:
+// search finds private integers through them. The structures recognised:
 //   SPKI rsaEncryption      30 0d 06 09 2a864886f70d010101 05 00 03 ...  BIT STRING { RSAPublicKey }
 //   SPKI id-ecPublicKey     06 07 2a8648ce3d0201 06 <curve OID> 03 ... 00 04 X Y
 //   SPKI Ed25519 / X25519   30 2a 30 05 06 03 2b 65 70|6e 03 21 00 <32 bytes>
 //   TBSCertificate v3       a0 03 02 01 02 02 ...: a self-signed CA certificate marks its key a CA root
 //   RSAPrivateKey           02 01 00 02 82|81 <n> 02 <e>: the public half of a DER private key
+//   SEC1 ECPrivateKey       02 01 01 04 <d> [0] curve [1] point: the public half (d·G when absent)
 //   OpenSSH wire public     00 00 00 07 "ssh-rsa" <e> <n>, "ecdsa-sha2-nistp*", "ssh-ed25519"
-// Only public values are returned. An anchor belongs to the chunk whose body it starts in.
+// found through anchors most of which other detectors search anyway (see RAW_ANCHORS). Only
+// public values are returned. A structure belongs to the chunk whose body it starts in.
 import { createECDH, ECDH } from 'node:crypto';
 import { oid, readHeader, readTree, Tag, type Node } from '../keys/der-reader.js';
 import { curveByOid, CURVES } from '../keys/ec.js';
