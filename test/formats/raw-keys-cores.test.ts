@@ -5,7 +5,8 @@
 // have no raw finding left.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { scan } from '../../dist/index.js';
@@ -215,4 +216,40 @@ describe.skipIf(missingJdk.length > 0)('raw keys in a Java heap dump', () => {
     // Nothing else is claimed.
     for (const f of raw) expect([fingerprintOf(rsa), fingerprintOf(ec)]).toContain(f.fingerprint);
   }, 60_000);
+
+  test.skipIf(missing.length > 0)('gcore of the same JVM (its raw heap, about 1 GB): the primes as BigInteger int[] magnitudes in memory (raw-words)', async () => {
+    const dir = tree.root;
+    if (!existsSync(path.join(dir, 'HoldKeys.class'))) return; // written by the test above
+    const keyFile = path.join(dir, 'java-keys-core.b64');
+    // A small heap and code cache keep the core near 1 GB.
+    const jvm = spawn('java', ['-Xmx16m', '-Xms16m', '-XX:+UseSerialGC', '-XX:ReservedCodeCacheSize=8m', '-XX:CompressedClassSpaceSize=16m', '-XX:MaxMetaspaceSize=32m', '-XX:TieredStopAtLevel=1', '-cp', dir, 'HoldKeys', keyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(jvm);
+    await new Promise<void>((resolve) => jvm.stdout!.once('data', () => resolve()));
+    const core = gcore(jvm.pid!, path.join(dir, 'jvm'));
+    jvm.kill('SIGKILL');
+    try {
+      const [rsa] = readFileSync(keyFile, 'utf8').trim().split('\n').map((b64) => createPrivateKey({ key: Buffer.from(b64, 'base64'), format: 'der', type: 'pkcs8' }));
+      const { findings, summary } = await scan([core], { jobs: 2 });
+      expect(summary.errors).toEqual([]);
+      const words = findings.filter((f) => f.detector === 'raw' && f.encoding === 'raw-words');
+      expect(words.length).toBeGreaterThan(0);
+      const primes = [member(rsa, 'p'), member(rsa, 'q')];
+      const handle = await open(core, 'r');
+      try {
+        for (const f of words) {
+          expect(f.fingerprint).toBe(fingerprintOf(rsa));
+          const at = Buffer.alloc(f.length);
+          await handle.read(at, 0, f.length, f.offset);
+          const bigEndian = Buffer.alloc(f.length);
+          for (let i = 0; i < f.length; i += 4) bigEndian.writeUInt32BE(at.readUInt32LE(i), i);
+          expect(primes.some((p) => p.equals(bigEndian)), `raw-words at ${f.offset}`).toBe(true);
+        }
+      } finally {
+        await handle.close();
+      }
+      console.log(`jvm core: ${words.length} raw-words prime(s), e.g. at ${words.slice(0, 3).map((f) => `${f.address} ${f.region}`).join('; ')}`);
+    } finally {
+      rmSync(core, { force: true });
+    }
+  }, 120_000);
 });
