@@ -16,7 +16,7 @@ import { CONFIG_FILE_NAME, enabledDetectors, loadConfig } from './config.js';
 import { readBaseline, writeBaseline, type AllowlistEntry } from './gate.js';
 import { Progress } from './report/progress.js';
 import { writeScrubbedCopy } from './scrub.js';
-import { detectors, OPT_IN_DETECTORS } from './detectors/index.js';
+import { DEFAULT_DETECTORS, detectors, OPT_IN_DETECTORS } from './detectors/index.js';
 import type { DetectorId, Finding, ScanError, Severity, Summary } from './types.js';
 import { SEVERITIES } from './types.js';
 
@@ -63,10 +63,11 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 function parseDetectors(value: string): DetectorId[] {
   const known = detectors.map((d) => d.id);
-  const ids = value.split(',').map((id) => id.trim()).filter(Boolean);
+  // `default` stands for the default set, so `default,embedded` adds an opt-in detector to it.
+  const ids = value.split(',').map((id) => id.trim()).filter(Boolean).flatMap((id): string[] => (id === 'default' ? [...DEFAULT_DETECTORS] : [id]));
   const unknown = ids.filter((id) => !known.includes(id as DetectorId));
-  if (ids.length === 0 || unknown.length) throw new UsageError(`unknown detector '${unknown.join(',') || value}' (known: ${known.join(', ')})`);
-  return ids as DetectorId[];
+  if (ids.length === 0 || unknown.length) throw new UsageError(`unknown detector '${unknown.join(',') || value}' (known: default, ${known.join(', ')})`);
+  return [...new Set(ids)] as DetectorId[];
 }
 
 export function exitCodeFor(findings: readonly Finding[], summary: Summary, failOn: Severity | 'none'): number {
@@ -110,7 +111,7 @@ export async function run(argv: readonly string[], io: RunIo = { stdout: process
     .option('--allow-partial', 'a stream stopped by a limit, or corrupt, truncated or unsupported compressed content, is a warning, not an error (exit 2)', false)
     .option('--deep', 'raw keys (detector raw): also through self-signed CA roots, RSA primes tested over the whole file, wider neighbourhoods; slow', false)
     .option('--entropy-profile', 'add each file\'s entropy profile (4 KiB block histogram, down-sampled line) to the json report\'s summary.perFile[].entropy', false)
-    .option('--detectors <list>', `comma-separated detectors to run (default: ${detectors.filter((d) => !OPT_IN_DETECTORS.includes(d.id)).map((d) => d.id).join(',')}; opt-in: ${OPT_IN_DETECTORS.join(',')})`, parseDetectors)
+    .option('--detectors <list>', `comma-separated detectors to run (default: ${DEFAULT_DETECTORS.join(',')}; opt-in: ${OPT_IN_DETECTORS.join(',')}; 'default,embedded' adds one)`, parseDetectors)
     .option('--config <file>', `settings file (default: ./${CONFIG_FILE_NAME} when present); flags win over it`)
     .option('--baseline <file>', 'suppress findings already accepted in this baseline (by key identity)')
     .option('--write-baseline <file>', 'record the findings of this scan as the accepted baseline')
@@ -289,7 +290,9 @@ async function runScrub(input: string, opts: ScrubCliOptions, io: RunIo): Promis
     throw new UsageError(`cannot read ${input}: ${describeError(error)}`);
   });
   if (!info.isFile()) throw new UsageError(`${input} is not a regular file: scrub needs a file it can read twice`);
-  const options = { jobs: opts.jobs, chunkSizeInBytes: opts.chunkSize, knownKeys: opts.knownKeys, onError: (error: ScanError) => io.stderr.write(errorLine(error)) };
+  // Scrubbing is not in a hurry: it also removes keys inside embedded gzip/zlib streams (opt-in for scan).
+  const detectors: DetectorId[] = [...DEFAULT_DETECTORS, 'embedded'];
+  const options = { jobs: opts.jobs, chunkSizeInBytes: opts.chunkSize, knownKeys: opts.knownKeys, detectors, onError: (error: ScanError) => io.stderr.write(errorLine(error)) };
   const before = await scan([input], options);
   if (before.summary.errors.length > 0) {
     io.stderr.write(`dumpguard: ${input} could not be read whole; nothing written\n`);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { scan } from '../../dist/index.js';
+import { DEFAULT_DETECTORS } from '../../dist/detectors/index.js';
 import { jsonlFindings, runCli } from '../helpers/cli.js';
 import { CORE_SIZE, derCore, hasTool, offsets, pemCore, pemKeyOffset, run, tempDir } from './helpers.js';
 
@@ -103,7 +104,7 @@ test('containers nested deeper than the depth limit (4) are reported, scanned ra
   writeFileSync(four, bytes);
   const five = path.join(dir, 'five.gz');
   writeFileSync(five, gzipSync(bytes));
-  const { findings, summary } = await scan([four, five], { jobs: 2 });
+  const { findings, summary } = await scan([four, five], { jobs: 2, detectors: [...DEFAULT_DETECTORS, 'embedded'] });
   // Past the limit the content is scanned as raw bytes, where the embedded-stream detector still
   // decodes a gzip member it meets (within its own 64 KiB / 2 MiB budget): the last layer here.
   expect(findings.map((f) => [path.basename(f.path), f.inner])).toEqual([

@@ -9,14 +9,16 @@ import { constants, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
 import { plausibleDeflateStart } from '../../src/detectors/deflate-start.js';
 import { createEmbeddedStreamsDetector, MAX_EMBEDDED_INPUT_IN_BYTES } from '../../src/detectors/embedded-streams.js';
-import { detectors, detectorsById, requiredMarginInBytes, runnableDetectors } from '../../src/detectors/index.js';
+import { DEFAULT_DETECTORS, detectors, detectorsById, requiredMarginInBytes, runnableDetectors } from '../../src/detectors/index.js';
 import type { Detector, Match } from '../../src/types.js';
 import { scanChunked } from '../helpers/chunked.js';
 import { jsonlFindings, runCli } from '../helpers/cli.js';
 import { pkcs8Pem, pseudoRandomBytes, testKeys } from '../helpers/keys.js';
 
 const keys = testKeys();
-const embedded = runnableDetectors(undefined).find((d) => d.id === 'embedded')!;
+const embedded = runnableDetectors([...DEFAULT_DETECTORS, 'embedded']).find((d) => d.id === 'embedded')!;
+/** Embedded streams are opt-in (their cost is over the 10% a default detector may have). */
+const withEmbedded = ['--detectors', 'default,embedded'];
 /** Text around the key, so its decompressed offset is not 0. */
 const before = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/x-pem-file\r\n\r\n'.repeat(3));
 const pem = Buffer.from(pkcs8Pem(keys.rsa.privateKey));
@@ -185,27 +187,28 @@ describe('dumpguard scan (built CLI) with an embedded stream', () => {
   const expected = { path: file, offset: at, length: gz.length, detector: 'pem', kind: 'rsa-private-key', severity: 'high', fingerprint: keys.rsa.fingerprint, inner: `GZIP-${before.length}` };
 
   test('exits 1; JSONL, JSON and SARIF carry inner; the same for --chunk-size 64k --jobs 1 and 1m --jobs 2', async () => {
-    const a = await runCli(['scan', file, '--format', 'jsonl', '--chunk-size', '64k', '--jobs', '1']);
-    const b = await runCli(['scan', file, '--format', 'jsonl', '--chunk-size', '1m', '--jobs', '2']);
+    const a = await runCli(['scan', file, '--format', 'jsonl', '--chunk-size', '64k', '--jobs', '1', ...withEmbedded]);
+    const b = await runCli(['scan', file, '--format', 'jsonl', '--chunk-size', '1m', '--jobs', '2', ...withEmbedded]);
     expect(a.code).toBe(1);
     expect(jsonlFindings(a)).toEqual([expect.objectContaining(expected)]);
     expect(jsonlFindings(b)).toEqual(jsonlFindings(a));
-    const json = await runCli(['scan', file, '--format', 'json']);
+    const json = await runCli(['scan', file, '--format', 'json', ...withEmbedded]);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdoutText).findings).toEqual([expect.objectContaining(expected)]);
-    const sarif = await runCli(['scan', file, '--format', 'sarif']);
+    const sarif = await runCli(['scan', file, '--format', 'sarif', ...withEmbedded]);
     expect(sarif.code).toBe(1);
     const results = JSON.parse(sarif.stdoutText).runs[0].results;
     expect(results).toHaveLength(1);
     expect(results[0].properties.inner).toBe(expected.inner);
     expect(results[0].locations[0].physicalLocation.region).toMatchObject({ byteOffset: at, byteLength: gz.length });
-    const text = await runCli(['scan', file]);
+    const text = await runCli(['scan', file, ...withEmbedded]);
     expect(text.stdoutText).toContain(`inside ${expected.inner}`);
   });
 
-  test('--detectors without embedded: not found (exit 0); a stored block whose PEM is readable as it is: one finding, the plain one', async () => {
+  test('without embedded (the default, or --detectors pem,der): not found (exit 0); a stored block whose PEM is readable as it is: one finding, the plain one', async () => {
     const off = await runCli(['scan', file, '--format', 'jsonl', '--detectors', 'pem,der']);
     expect(off.code).toBe(0);
+    expect((await runCli(['scan', file, '--format', 'jsonl'])).code).toBe(0);
     const stored = deflateSync(payload, { level: 0 });
     const storedFile = path.join(dir, 'stored.bin');
     writeFileSync(storedFile, plant(stored, 4095, 256 * 1024, 22));
@@ -228,7 +231,7 @@ describe('dumpguard scan (built CLI) with an embedded stream', () => {
   test.skipIf(!hasZstd)('inside a zstd-compressed file: offset 0, inner ZSTD-<stream offset>/GZIP-<key offset>', async () => {
     const zst = path.join(dir, 'blob.zst');
     writeFileSync(zst, spawnSync('zstd', ['-q', '-c', file]).stdout);
-    const result = await runCli(['scan', zst, '--format', 'jsonl']);
+    const result = await runCli(['scan', zst, '--format', 'jsonl', ...withEmbedded]);
     expect(result.code).toBe(1);
     expect(jsonlFindings(result)).toEqual([expect.objectContaining({ ...expected, path: zst, offset: 0, inner: `ZSTD-${at}/GZIP-${before.length}` })]);
   });
