@@ -171,7 +171,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
     else merged.push([...s]);
   }
   const widest = 2 * 1024 + 8; // the longest candidate window (a prime of a 16384-bit modulus is 1024 bytes)
-  const step = bufferSize - widest;
+  const step = bufferSize - widest - lookBehindOfWindows;
   const results: Promise<Finding[]>[] = [];
   for (const [from, to] of merged) {
     for (let a = from; a < to; a += step) {
@@ -201,20 +201,24 @@ async function readRange(host: RawSearchHost, from: number, to: number): Promise
   return { buffer, length };
 }
 
+/** Bytes read before each window: a candidate's allocation header (8 bytes) is looked at wherever the window starts. */
+const lookBehindOfWindows = 8;
+
 async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: VerifyOccurrence[], radii: Radii, everywhere: number[], from: number, to: number, readTo: number): Promise<Finding[]> {
-  const { buffer, length } = await readRange(host, from, readTo);
+  const base = Math.max(0, from - lookBehindOfWindows);
+  const { buffer, length } = await readRange(host, base, readTo);
   const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarUnaligned);
-  const near = occurrences.filter((o) => o.start + o.length + reach > from && o.start - reach < to).map((o) => ({ ...o, start: o.start - from }));
-  const raw: RawTask = { step: 'verify', offset: from, candidateEnd: to - from, targets: [...targets], occurrences: near, radii, everywhere };
+  const near = occurrences.filter((o) => o.start + o.length + reach > from && o.start - reach < to).map((o) => ({ ...o, start: o.start - base }));
+  const raw: RawTask = { step: 'verify', offset: base, candidateStart: from - base, candidateEnd: to - base, targets: [...targets], occurrences: near, radii, everywhere };
   let result: ChunkResult;
   try {
-    result = await host.run({ buffer, length, bodyLength: to - from, detectorIds: [], raw });
+    result = await host.run({ buffer, length, bodyLength: to - base, detectorIds: [], raw });
   } catch (error) {
     host.buffers.replaceLost();
     throw error;
   }
   host.buffers.release(result.buffer);
-  return (result.raw?.matches ?? []).map((m) => rawFinding(host.path, targets[m.target], m, from + m.start));
+  return (result.raw?.matches ?? []).map((m) => rawFinding(host.path, targets[m.target], m, base + m.start));
 }
 
 function rawFinding(path: string, target: RawTarget, m: RawMatch, offset: number): Finding {

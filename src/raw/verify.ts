@@ -29,7 +29,8 @@ export interface Radii {
 export interface VerifyTask {
   /** Absolute offset of bytes[0]. */
   offset: number;
-  /** Candidates starting in [0, candidateEnd) are this task's; bytes past it are read, not owned. */
+  /** Candidates starting in [candidateStart, candidateEnd) are this task's; the bytes around them are read, not owned (a look-behind for allocation headers). */
+  candidateStart?: number;
   candidateEnd: number;
   targets: RawTarget[];
   /** Occurrences near this window (start relative to bytes[0], may be negative or past the end). */
@@ -72,7 +73,7 @@ const suggests: Record<Near, (o: VerifyOccurrence) => boolean> = {
 };
 
 /** Union of [start - radius, start + length + radius) clipped to [0, end), sorted, over the occurrences of the target that suggest `near`. */
-function neighbourhoods(occurrences: VerifyTask['occurrences'], target: number, near: Near, radius: number, end: number): Interval[] {
+function neighbourhoodsFrom(occurrences: VerifyTask['occurrences'], target: number, near: Near, radius: number, end: number): Interval[] {
   const raw: Interval[] = occurrences
     .filter((o) => o.target === target && suggests[near](o))
     .map((o): Interval => [Math.max(0, o.start - radius), Math.min(end, o.start + o.length + radius)])
@@ -99,13 +100,16 @@ function* positions(intervals: Interval[], align: number, offset: number, width:
 export function verifyCandidates(bytes: Uint8Array, task: VerifyTask): RawMatch[] {
   const found: RawMatch[] = [];
   const end = Math.min(task.candidateEnd, bytes.length);
+  const start = task.candidateStart ?? 0;
+  const neighbourhoods = (occurrences: VerifyOccurrence[], target: number, near: Near, radius: number, to: number) =>
+    neighbourhoodsFrom(occurrences, target, near, radius, to).map(([a, b]): Interval => [Math.max(a, start), b]).filter(([a, b]) => a < b);
   task.targets.forEach((target, index) => {
     const everywhere = task.everywhere.includes(index);
-    const around = (near: Near, radius: number) => (everywhere ? [[0, end] as Interval] : neighbourhoods(task.occurrences, index, near, radius, end));
+    const around = (near: Near, radius: number) => (everywhere ? [[start, end] as Interval] : neighbourhoods(task.occurrences, index, near, radius, end));
     const { prime, primeUnaligned, scalarNear, scalar, scalarUnaligned } = task.radii;
     if (target.type === 'rsa') findPrimes(bytes, task.offset, target, index, around('limbs', prime), around('words', prime), around('unaligned', primeUnaligned), found);
     else if (target.type === 'ec') findScalars(bytes, task.offset, target, index, around('limbs', scalarNear), around('limbs', scalar), around('words', scalarNear), around('unaligned', scalarUnaligned), found);
-    else findOkp(bytes, task.offset, target, index, task.occurrences.filter((o) => o.target === index), neighbourhoods(task.occurrences, index, 'limbs', scalarNear, end), neighbourhoods(task.occurrences, index, 'limbs', scalar, end), end, found);
+    else findOkp(bytes, task.offset, target, index, task.occurrences.filter((o) => o.target === index), neighbourhoods(task.occurrences, index, 'limbs', scalarNear, end), neighbourhoods(task.occurrences, index, 'limbs', scalar, end), start, end, found);
   });
   return found.sort((a, b) => a.start - b.start || a.length - b.length);
 }
@@ -220,12 +224,12 @@ function okpPublic(curve: 'Ed25519' | 'X25519', privateKey: Uint8Array): Buffer 
   }
 }
 
-function findOkp(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'okp' }>, index: number, occurrences: VerifyTask['occurrences'], aligned: Interval[], farAligned: Interval[], end: number, found: RawMatch[]): void {
+function findOkp(bytes: Uint8Array, offset: number, target: Extract<RawTarget, { type: 'okp' }>, index: number, occurrences: VerifyTask['occurrences'], aligned: Interval[], farAligned: Interval[], start: number, end: number, found: RawMatch[]): void {
   const key = Buffer.from(hexToBytes(target.key));
   const kind = target.curve === 'Ed25519' ? 'ed25519-private-key' : 'x25519-private-key';
   const tested = new Set<number>();
   const test = (x: number) => {
-    if (tested.has(x) || x < 0 || x >= end || x + 32 > bytes.length) return;
+    if (tested.has(x) || x < start || x >= end || x + 32 > bytes.length) return;
     tested.add(x);
     if (!distinctAtLeast(bytes, x, 32, 20)) return;
     const derived = okpPublic(target.curve, bytes.subarray(x, x + 32));
