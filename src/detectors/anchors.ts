@@ -8,7 +8,28 @@
 // needles with 32 KiB blocks).
 
 /** Positions of each needle in one buffer, ascending; keyed by the needle objects asked for. */
-export type AnchorHits = ReadonlyMap<Buffer, readonly number[]>;
+export type AnchorHits = ReadonlyMap<Buffer, ArrayLike<number> & Iterable<number>>;
+
+/**
+ * Hits as 32-bit integers in a buffer that doubles as it fills: a flood of anchors (a million
+ * `02 01` in 9 MB) is 4 bytes a hit outside the JS heap, not 8 to 12 in arrays the worker's
+ * heap keeps until its next full collection (that pushed a flood's scan past 256 MiB RSS).
+ */
+class HitList {
+  private data = new Int32Array(64);
+  private count = 0;
+  push(at: number): void {
+    if (this.count === this.data.length) {
+      const grown = new Int32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.count++] = at;
+  }
+  positions(): Int32Array {
+    return this.data.subarray(0, this.count);
+  }
+}
 
 /** Small enough that a block stays in L1/L2 while every needle reads it (16 to 64 KiB measured alike). */
 const blockLength = 32 * 1024;
@@ -40,7 +61,7 @@ interface Search {
   window: Buffer;
   /** Where the window sits in the needle. */
   shift: number;
-  hits: number[];
+  hits: HitList;
 }
 
 /**
@@ -66,13 +87,13 @@ function searchFor(needle: Buffer): Search {
   let shift = 0;
   const lastShift = needle.length - Math.min(needle.length, minimumWindowLength);
   for (let k = 1; k <= lastShift; k++) if (commonness(needle[k]) < commonness(needle[shift])) shift = k;
-  return { needle, window: needle.subarray(shift, shift + fastNeedleLength), shift, hits: [] };
+  return { needle, window: needle.subarray(shift, shift + fastNeedleLength), shift, hits: new HitList() };
 }
 
 /** Every position in `buffer` where a whole needle occurs, per needle (equal needles share one search). */
-export function findAnchors(buffer: Buffer, needles: readonly Buffer[]): Map<Buffer, number[]> {
+export function findAnchors(buffer: Buffer, needles: readonly Buffer[]): Map<Buffer, Int32Array> {
   const distinct = new Map<string, Search>();
-  const result = new Map<Buffer, number[]>();
+  const asked = new Map<Buffer, Search>();
   for (const needle of needles) {
     if (needle.length === 0 || needle[0] === 0) throw new Error('an anchor must start with a non-zero byte');
     const key = needle.toString('hex');
@@ -81,7 +102,7 @@ export function findAnchors(buffer: Buffer, needles: readonly Buffer[]): Map<Buf
       search = searchFor(needle);
       distinct.set(key, search);
     }
-    result.set(needle, search.hits);
+    asked.set(needle, search);
   }
   const searches = [...distinct.values()];
   for (const [from, to] of nonZeroRanges(buffer)) {
@@ -90,7 +111,8 @@ export function findAnchors(buffer: Buffer, needles: readonly Buffer[]): Map<Buf
       for (const search of searches) searchBlock(buffer, search, blockStart, blockEnd);
     }
   }
-  return result;
+  const positions = new Map(searches.map((search) => [search, search.hits.positions()]));
+  return new Map([...asked].map(([needle, search]) => [needle, positions.get(search)!]));
 }
 
 /**

@@ -10,6 +10,7 @@
 // found through anchors most of which other detectors search anyway (see RAW_ANCHORS). Only
 // public values are returned. A structure belongs to the chunk whose body it starts in.
 import { createECDH, ECDH } from 'node:crypto';
+import type { AnchorHits } from '../detectors/anchors.js';
 import { oid, readHeader, readTree, Tag, type Node } from '../keys/der-reader.js';
 import { curveByOid, CURVES } from '../keys/ec.js';
 import { bytesToHex, minimalBigEndian, type PublicValue } from './targets.js';
@@ -42,7 +43,7 @@ export const publicStructureMarginInBytes = 16 * 1024;
 const maximumLead = 11;
 
 /** Hits of each anchor (the worker's shared anchor search), or searched here when not given. */
-export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: ReadonlyMap<Buffer, readonly number[]>): PublicValue[] {
+export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: AnchorHits): PublicValue[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const out: PublicValue[] = [];
   /** Visits the structure starting at `at - lead` when that start is in the body (it belongs to this chunk). */
