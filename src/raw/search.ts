@@ -107,7 +107,7 @@ function describe(target: RawTarget, match: RawMatch): string {
 }
 
 export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTarget[]): Promise<Finding[]> {
-  if (targets.length === 0 || host.size === 0 || process.env.RAWX === "1") return [];
+  if (targets.length === 0 || host.size === 0) return [];
   const patterns = patternsOf(targets);
   const setId = patternSetId(patterns);
   const bufferSize = host.buffers.bufferSizeInBytes;
