@@ -127,7 +127,7 @@ function sparseFile() {
 /** 10,000 files of 1 KiB (random bytes; one in a thousand holds a PEM key), made once. */
 function smallFiles() {
   const dir = path.join(OUT_DIR, 'small-10k');
-  const marker = path.join(dir, '.complete');
+  const marker = path.join(OUT_DIR, 'small-10k.complete'); // outside the folder: it would be scanned
   if (!fs.existsSync(marker)) {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });

@@ -16,11 +16,12 @@ export type AnchorHits = ReadonlyMap<Buffer, ArrayLike<number> & Iterable<number
  * heap keeps until its next full collection (that pushed a flood's scan past 256 MiB RSS).
  */
 class HitList {
-  private data = new Int32Array(64);
+  // Allocated on the first hit: most needles have none in a chunk, and a small file is a chunk.
+  private data = noHits;
   private count = 0;
   push(at: number): void {
     if (this.count === this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
+      const grown = new Int32Array(Math.max(64, this.data.length * 2));
       grown.set(this.data);
       this.data = grown;
     }
@@ -30,6 +31,8 @@ class HitList {
     return this.data.subarray(0, this.count);
   }
 }
+
+const noHits = new Int32Array(0);
 
 /** Small enough that a block stays in L1/L2 while every needle reads it (16 to 64 KiB measured alike). */
 const blockLength = 32 * 1024;
@@ -83,11 +86,19 @@ const LETTER_FREQUENCY = [8.2, 1.5, 2.8, 4.3, 12.7, 2.2, 2.0, 6.1, 7.0, 0.15, 0.
 /** A window shorter than this would make every occurrence of one or two bytes a hit. */
 const minimumWindowLength = 3;
 
-function searchFor(needle: Buffer): Search {
-  let shift = 0;
-  const lastShift = needle.length - Math.min(needle.length, minimumWindowLength);
-  for (let k = 1; k <= lastShift; k++) if (commonness(needle[k]) < commonness(needle[shift])) shift = k;
-  return { needle, window: needle.subarray(shift, shift + fastNeedleLength), shift, hits: new HitList() };
+/** Each needle's window and its key, worked out once per needle object (detectors' needles are constants). */
+const plans = new WeakMap<Buffer, { key: string; window: Buffer; shift: number }>();
+
+function planFor(needle: Buffer): { key: string; window: Buffer; shift: number } {
+  let plan = plans.get(needle);
+  if (!plan) {
+    let shift = 0;
+    const lastShift = needle.length - Math.min(needle.length, minimumWindowLength);
+    for (let k = 1; k <= lastShift; k++) if (commonness(needle[k]) < commonness(needle[shift])) shift = k;
+    plan = { key: needle.toString('hex'), window: needle.subarray(shift, shift + fastNeedleLength), shift };
+    plans.set(needle, plan);
+  }
+  return plan;
 }
 
 /** Every position in `buffer` where a whole needle occurs, per needle (equal needles share one search). */
@@ -96,10 +107,10 @@ export function findAnchors(buffer: Buffer, needles: readonly Buffer[]): Map<Buf
   const asked = new Map<Buffer, Search>();
   for (const needle of needles) {
     if (needle.length === 0 || needle[0] === 0) throw new Error('an anchor must start with a non-zero byte');
-    const key = needle.toString('hex');
+    const { key, window, shift } = planFor(needle);
     let search = distinct.get(key);
     if (!search) {
-      search = searchFor(needle);
+      search = { needle, window, shift, hits: new HitList() };
       distinct.set(key, search);
     }
     asked.set(needle, search);

@@ -33,7 +33,11 @@ export function sniffFormat(head: Uint8Array): DumpFormat {
   if (startsWith(head, 'JAVA PROFILE 1.0.')) return 'hprof';
   // V8 heap snapshot (v8.writeHeapSnapshot, DevTools): JSON whose first key is "snapshot".
   const bom = head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
-  const text = new TextDecoder('latin1').decode(head.subarray(bom, Math.min(head.length, bom + 1024)));
+  // Decoded only when it opens like JSON: every file of a folder of small files passes here.
+  let first = bom;
+  while (first < head.length && (head[first] === 0x20 || head[first] === 0x09 || head[first] === 0x0a || head[first] === 0x0d)) first++;
+  if (head[first] !== 0x7b) return 'raw';
+  const text = Buffer.from(head.buffer, head.byteOffset + bom, Math.min(head.length - bom, 1024)).toString('latin1');
   if (V8_SNAPSHOT.test(text)) return 'v8-heap-snapshot';
   return 'raw';
 }

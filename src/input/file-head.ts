@@ -34,6 +34,9 @@ export function fileHead(handle: FileHandle, sizeAtOpen: number): FileHead {
         const { bytesRead } = await handle.read(view, length, capacity - length, length);
         if (bytesRead === 0) break;
         length += bytesRead;
+        // A regular file reads short only at its end: at the size it had at open, that is the
+        // whole file, without a second read to see the end (one read per small file, not two).
+        if (length === sizeAtOpen) break;
       }
       return { buffer, length };
     })());
