@@ -987,4 +987,4 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   });
 }
 
-export { readConfig, cachePaths, loadCache, generate, runTimed, runCat, parseTime, TIME_FORMAT, checkFindings, median, mbps, fix, printTable, CLI, ROOT, OUT_DIR };
+export { envInt, PAGE_MIX, readConfig, cachePaths, loadCache, generate, runTimed, runCat, parseTime, TIME_FORMAT, checkFindings, median, mbps, fix, printTable, CLI, ROOT, OUT_DIR };
