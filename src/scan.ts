@@ -10,6 +10,7 @@ import { detectorsById, requiredMarginInBytes } from './detectors/index.js';
 import { describeError, UsageError } from './errors.js';
 import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/chunker.js';
 import { fileHead } from './input/file-head.js';
+import { headReader, StreamHead } from './input/containers/stream-head.js';
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
 import {
   CONTAINER_SNIFF_BYTES,
@@ -258,20 +259,13 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
                 const stream: (typeof streams)[number] = { place, findings: [] };
                 streams.push(stream);
                 // The stream's first bytes are kept to read its layout (an ELF core inside a .zst still gets addresses).
-                const head: Uint8Array[] = [];
-                let headLength = 0;
-                let streamLength = 0;
+                const head = new StreamHead();
                 // A failing stream is scanned up to the failure (the chunker's last chunk included), then the failure goes on.
                 let failure: { error: unknown } | undefined;
                 const guarded = async function* () {
                   try {
                     for await (const piece of pieces) {
-                      streamLength += piece.length;
-                      if (headLength < STREAM_LAYOUT_HEAD_IN_BYTES) {
-                        const keep = piece.slice(0, STREAM_LAYOUT_HEAD_IN_BYTES - headLength);
-                        head.push(keep);
-                        headLength += keep.length;
-                      }
+                      head.add(piece);
                       yield piece;
                     }
                   } catch (error) {
@@ -285,7 +279,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
                   }
                   dispatch(chunk, stream.findings);
                 }
-                stream.layout = await streamLayout(Buffer.concat(head), streamLength);
+                stream.layout = await streamLayout(head.bytes(), head.length);
                 if (failure) throw failure.error;
               },
             };
@@ -418,21 +412,13 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   };
 }
 
-/** How much of a decompressed stream is kept to read its layout (ELF headers and notes, minidump directory). */
-const STREAM_LAYOUT_HEAD_IN_BYTES = 4 * 1024 * 1024;
-
 /**
  * The layout of a decompressed stream from its first bytes. A layout that needs bytes past
  * them (or does not parse) is left out: the stream's findings then have no addresses.
  */
 async function streamLayout(head: Uint8Array, length: number): Promise<DumpLayout | undefined> {
-  const read = async (offset: number, n: number) => {
-    const end = Math.min(offset + n, length);
-    if (end > head.length) throw new Error('past the kept head of the stream');
-    return head.subarray(Math.min(offset, end), end);
-  };
   try {
-    const layout = await readLayout(read, length);
+    const layout = await readLayout(headReader(head, length), length);
     return layout.regions.length > 0 ? layout : undefined;
   } catch {
     return undefined;

@@ -56,16 +56,12 @@ export async function* fileChunks(
   for (let offset = 0; ; offset += sizes.chunkSizeInBytes) {
     const buffer = await lender.acquire();
     const view = new Uint8Array(buffer, 0, want);
-    let length = 0;
+    let length: number;
     try {
-      while (length < want) {
-        const { bytesRead } = await handle.read(view, length, want - length, offset + length);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-      }
+      length = await readFull(handle, view, offset);
     } catch (error) {
       lender.release(buffer);
-      throw new ReadError(offset + length, error);
+      throw error;
     }
     if (length === 0 && offset > 0) {
       lender.release(buffer);
@@ -89,18 +85,30 @@ export async function* fileChunks(
 async function wholeSmallFile(handle: FileHandle, sizeAtOpen: number): Promise<FilledChunk | undefined> {
   const buffer = new ArrayBuffer(sizeAtOpen + 1);
   const view = new Uint8Array(buffer);
+  const length = await readFull(handle, view, 0, sizeAtOpen);
+  if (length === view.length) return undefined;
+  return { offset: 0, buffer, length, bodyLength: length };
+}
+
+/**
+ * Positioned reads into `view` from `position` until it is full or the file ends; returns the
+ * bytes read. With `enough`, a read that brings the total to it stops there (the size at open:
+ * a regular file reads short only at its end). A failing read throws a ReadError at the offset
+ * reached.
+ */
+export async function readFull(handle: Pick<FileHandle, 'read'>, view: Uint8Array, position: number, enough = view.length): Promise<number> {
   let length = 0;
   try {
     while (length < view.length) {
-      const { bytesRead } = await handle.read(view, length, view.length - length, length);
+      const { bytesRead } = await handle.read(view, length, view.length - length, position + length);
       if (bytesRead === 0) break;
       length += bytesRead;
+      if (length === enough) break;
     }
   } catch (error) {
-    throw new ReadError(length, error);
+    throw new ReadError(position + length, error);
   }
-  if (length === view.length) return undefined;
-  return { offset: 0, buffer, length, bodyLength: length };
+  return length;
 }
 
 /** A read that failed part-way: the offset tells how far the input was covered. */

@@ -4,6 +4,7 @@
 // through libuv's thread pool and a promise).
 import type { FileHandle } from 'node:fs/promises';
 import { fileReader, type ReadAt } from '../formats/index.js';
+import { readFull } from './chunker.js';
 
 /** Enough for the format sniffers (4 KiB) and for the whole of most small files. */
 export const FILE_HEAD_BYTES = 64 * 1024;
@@ -28,16 +29,9 @@ export function fileHead(handle: FileHandle, sizeAtOpen: number): FileHead {
   const load = () =>
     (loaded ??= (async () => {
       const buffer = new ArrayBuffer(capacity);
-      const view = new Uint8Array(buffer);
-      let length = 0;
-      while (length < capacity) {
-        const { bytesRead } = await handle.read(view, length, capacity - length, length);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-        // A regular file reads short only at its end: at the size it had at open, that is the
-        // whole file, without a second read to see the end (one read per small file, not two).
-        if (length === sizeAtOpen) break;
-      }
+      // Stopping at the size at open saves the second read that would only see the end (one
+      // read per small file, not two).
+      const length = await readFull(handle, new Uint8Array(buffer), 0, sizeAtOpen);
       return { buffer, length };
     })());
   return {

@@ -7,10 +7,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { describeLayout, fileReader, readLayout, type DumpLayout } from '../../formats/index.js';
 import { DEFAULT_CONTAINER_LIMITS } from './limits.js';
 import type { Place } from './provenance.js';
+import { headReader, StreamHead } from './stream-head.js';
 import { CONTAINER_SNIFF_BYTES, scanContainerFile, sniffContainer, type ContainerHost } from './index.js';
 
-/** Bytes of each content kept to read its layout (as the scan keeps for a decompressed stream). */
-const LAYOUT_HEAD_IN_BYTES = 4 * 1024 * 1024;
 
 export const FORMAT_NAMES: Record<DumpLayout['format'], string> = {
   'elf-core': 'ELF core',
@@ -60,23 +59,14 @@ export async function describeContainerFile(handle: FileHandle, size: number): P
     limits: DEFAULT_CONTAINER_LIMITS,
     problem: (problem) => problems.push(problem),
     scanBytes: async (pieces, place) => {
-      const head: Uint8Array[] = [];
-      let kept = 0;
-      let bytes = 0;
+      const head = new StreamHead();
       let failure: { error: unknown } | undefined;
       try {
-        for await (const piece of pieces) {
-          bytes += piece.length;
-          if (kept < LAYOUT_HEAD_IN_BYTES) {
-            const keep = piece.slice(0, LAYOUT_HEAD_IN_BYTES - kept);
-            head.push(keep);
-            kept += keep.length;
-          }
-        }
+        for await (const piece of pieces) head.add(piece);
       } catch (error) {
         failure = { error };
       }
-      contents.push({ containers: containersOf(place), inner: `${place.prefix}0`, offset: place.root ?? 0, bytes, layout: await headLayout(Buffer.concat(head), bytes) });
+      contents.push({ containers: containersOf(place), inner: `${place.prefix}0`, offset: place.root ?? 0, bytes: head.length, layout: await headLayout(head.bytes(), head.length) });
       if (failure) throw failure.error;
     },
   };
@@ -86,13 +76,8 @@ export async function describeContainerFile(handle: FileHandle, size: number): P
 
 /** The layout from the content's first bytes; a layout that needs bytes past them is named by its format only. */
 async function headLayout(head: Uint8Array, length: number): Promise<DumpLayout> {
-  const read = async (offset: number, n: number) => {
-    const end = Math.min(offset + n, length);
-    if (end > head.length) throw new Error('past the kept head of the content');
-    return head.subarray(Math.min(offset, end), end);
-  };
   try {
-    return await readLayout(read, length);
+    return await readLayout(headReader(head, length), length);
   } catch {
     const format = (await readLayout(async (offset, n) => head.subarray(Math.min(offset, head.length), Math.min(offset + n, head.length)), Math.min(length, head.length))).format;
     return { format, regions: [], facts: {}, warnings: [`the ${FORMAT_NAMES[format]}'s headers reach past its first ${head.length} bytes: its layout is not shown`] };
