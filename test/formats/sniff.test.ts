@@ -8,15 +8,7 @@ import { SNIFF_BYTES, sniffFormat } from '../../src/formats/sniff.js';
 import { memoryReader, prng } from './helpers.js';
 
 const ascii = (text: string) => new TextEncoder().encode(text);
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = (...parts: Uint8Array[]) => Buffer.concat(parts);
 
 /** An ELF header prefix: class (1/2), data (1 LE / 2 BE), e_type. */
 function elfHead(elfClass: number, data: number, type: number): Uint8Array {
