@@ -1,0 +1,189 @@
+// The SIMD side of the anchor search: every needle at once in one pass over the bytes
+// (wasm/anchor-scan.wat, Teddy). Buffer.indexOf is memchr per needle: with two dozen needles
+// that was two dozen passes, 1.9 ns/byte on the bench's dump-like data; one SIMD pass tests
+// sixteen positions for all needles with a dozen instructions.
+import { readFileSync } from 'node:fs';
+
+/** A needle and the 2 or 3 of its bytes, from `shift`, the filter looks for. */
+export interface FilterNeedle {
+  needle: Uint8Array;
+  shift: number;
+}
+
+export interface FilterPlan {
+  readonly count: number;
+  /** Nibble tables, bucket table, needle entries and needle bytes, as written to the module's memory. */
+  readonly image: Uint8Array;
+  /** Output bytes one 16-position block may need: every needle at every lane. */
+  readonly reserve: number;
+}
+
+interface Engine {
+  memory: WebAssembly.Memory;
+  scan(data: number, dataLength: number, from: number, to: number, out: number, outEnd: number, reserve: number, buckets: number): number;
+}
+
+const bucketCount = 8;
+const fingerprintLength = 3;
+// The memory layout wasm/anchor-scan.wat documents.
+const bucketsAddress = 128;
+const entriesAddress = 256;
+const needleBytesAddress = 2048;
+const imageLength = 8192;
+const outAddress = imageLength;
+const outLength = 128 * 1024;
+const dataAddress = outAddress + outLength;
+/** Readable bytes after the haystack: the filter loads up to 64 bytes past a position. */
+const slack = 64;
+/** Positions are signed 32-bit in the module; larger buffers go to the JS search. */
+export const maximumFilterLength = 256 * 1024 * 1024;
+
+const wasmUrl = new URL('../../wasm/anchor-scan.wasm', import.meta.url);
+let engine: Engine | null | undefined;
+let planInMemory: FilterPlan | undefined;
+
+function loadEngine(): Engine | null {
+  if (engine === undefined) {
+    try {
+      engine = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasmUrl))).exports as unknown as Engine;
+    } catch {
+      // No module (a build without `npm run build`'s wasm step) or no SIMD: the JS search gives the same hits.
+      engine = null;
+    }
+  }
+  return engine;
+}
+
+/** Which search findAnchors uses in this thread: tests assert the SIMD one is live. */
+export function anchorEngine(): 'wasm' | 'js' {
+  return loadEngine() ? 'wasm' : 'js';
+}
+
+/** The filter's tables for these needles, or undefined when they do not fit it. */
+export function planFilter(needles: readonly FilterNeedle[]): FilterPlan | undefined {
+  const totalBytes = needles.reduce((sum, n) => sum + n.needle.length, 0);
+  if (needles.length === 0 || (entriesAddress + 16 * needles.length > needleBytesAddress) || needleBytesAddress + totalBytes > imageLength) return undefined;
+  const prints = needles.map(({ needle, shift }) => {
+    const print = needle.subarray(shift, shift + fingerprintLength);
+    if (print.length < 2 || print[0] === 0) throw new Error('a fingerprint needs two bytes and a non-zero first byte');
+    return print;
+  });
+  const bucketOf = assignBuckets(prints);
+
+  const image = new Uint8Array(imageLength);
+  const view = new DataView(image.buffer);
+  prints.forEach((print, id) => {
+    const bit = 1 << bucketOf[id];
+    for (let j = 0; j < fingerprintLength; j++) {
+      for (let nibble = 0; nibble < 16; nibble++) {
+        // A 2-byte fingerprint takes any byte at its third position.
+        const low = j >= print.length || (print[j] & 15) === nibble;
+        const high = j >= print.length || print[j] >> 4 === nibble;
+        if (low) image[32 * j + nibble] |= bit;
+        if (high) image[32 * j + 16 + nibble] |= bit;
+      }
+    }
+  });
+  let entry = entriesAddress;
+  let bytesAt = needleBytesAddress;
+  const byBucket = needles.map((_, id) => id).sort((a, b) => bucketOf[a] - bucketOf[b] || a - b);
+  for (let bucket = 0; bucket < bucketCount; bucket++) {
+    const members = byBucket.filter((id) => bucketOf[id] === bucket);
+    view.setInt32(bucketsAddress + 8 * bucket, entry, true);
+    view.setInt32(bucketsAddress + 8 * bucket + 4, members.length, true);
+    for (const id of members) {
+      const { needle, shift } = needles[id];
+      image.set(needle, bytesAt);
+      view.setInt32(entry, bytesAt, true);
+      view.setInt32(entry + 4, needle.length, true);
+      view.setInt32(entry + 8, shift, true);
+      view.setInt32(entry + 12, id, true);
+      entry += 16;
+      bytesAt += needle.length;
+    }
+  }
+  return { count: needles.length, image, reserve: 16 * 8 * needles.length };
+}
+
+/**
+ * Buckets chosen to keep the expected share of positions a bucket lets through small: on
+ * uniform bytes a bucket passes (|low nibbles|·|high nibbles|/256) per fingerprint position,
+ * multiplied over the positions. Greedy, then single moves while the sum falls.
+ */
+function assignBuckets(prints: readonly Uint8Array[]): number[] {
+  const passRate = (members: readonly number[]): number => {
+    if (members.length === 0) return 0;
+    let rate = 1;
+    for (let j = 0; j < fingerprintLength; j++) {
+      if (members.some((id) => j >= prints[id].length)) continue;
+      const lows = new Set(members.map((id) => prints[id][j] & 15)).size;
+      const highs = new Set(members.map((id) => prints[id][j] >> 4)).size;
+      rate *= (lows * highs) / 256;
+    }
+    return rate;
+  };
+  const bucketOf = new Array<number>(prints.length).fill(0);
+  const members: number[][] = Array.from({ length: bucketCount }, () => []);
+  const order = prints.map((_, id) => id).sort((a, b) => prints[a].length - prints[b].length || compareBytes(prints[a], prints[b]));
+  for (const id of order) {
+    let best = 0;
+    let bestIncrease = Infinity;
+    for (let bucket = 0; bucket < bucketCount; bucket++) {
+      const increase = passRate([...members[bucket], id]) - passRate(members[bucket]);
+      if (increase < bestIncrease) [best, bestIncrease] = [bucket, increase];
+    }
+    members[best].push(id);
+    bucketOf[id] = best;
+  }
+  for (let round = 0, moved = true; moved && round < 50; round++) {
+    moved = false;
+    for (const id of order) {
+      const from = bucketOf[id];
+      const without = members[from].filter((m) => m !== id);
+      const saved = passRate(members[from]) - passRate(without);
+      for (let bucket = 0; bucket < bucketCount; bucket++) {
+        if (bucket === from) continue;
+        const cost = passRate([...members[bucket], id]) - passRate(members[bucket]);
+        if (cost < saved - 1e-12) {
+          members[from] = without;
+          members[bucket].push(id);
+          bucketOf[id] = bucket;
+          moved = true;
+          break;
+        }
+      }
+    }
+  }
+  return bucketOf;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let k = 0; k < Math.min(a.length, b.length); k++) if (a[k] !== b[k]) return a[k] - b[k];
+  return a.length - b.length;
+}
+
+/**
+ * Calls onHit(needle id, start) for every whole occurrence of every planned needle in
+ * `haystack`, in ascending order per needle. False when the filter is not available (no
+ * module, or a haystack too large for it): the caller searches in JS.
+ */
+export function filterSearch(haystack: Uint8Array, plan: FilterPlan, onHit: (id: number, start: number) => void): boolean {
+  const wasm = loadEngine();
+  if (!wasm || haystack.length > maximumFilterLength) return false;
+  const needed = dataAddress + haystack.length + slack;
+  if (wasm.memory.buffer.byteLength < needed) wasm.memory.grow(Math.ceil((needed - wasm.memory.buffer.byteLength) / 65536));
+  const memory = new Uint8Array(wasm.memory.buffer);
+  if (planInMemory !== plan) {
+    memory.set(plan.image, 0);
+    planInMemory = plan;
+  }
+  memory.set(haystack, dataAddress);
+  const out = new Int32Array(wasm.memory.buffer, outAddress, outLength / 4);
+  for (let from = 0; ; ) {
+    const stop = wasm.scan(dataAddress, haystack.length, from, haystack.length, outAddress, outAddress + outLength, plan.reserve, bucketsAddress);
+    const written = (new Int32Array(wasm.memory.buffer, 124, 1)[0] - outAddress) / 4;
+    for (let k = 0; k < written; k += 2) onHit(out[k + 1], out[k]);
+    if (stop >= haystack.length) return true;
+    from = stop;
+  }
+}

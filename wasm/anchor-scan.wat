@@ -1,0 +1,154 @@
+;; The multi-needle anchor search (src/detectors/anchor-filter.ts drives it).
+;;
+;; Teddy, the SIMD filter of Hyperscan and Rust's aho-corasick: every needle is reduced to a
+;; fingerprint of 2 or 3 bytes and put in one of 8 buckets. For each fingerprint position j
+;; two 16-byte tables map the low and the high nibble of a byte to the buckets whose
+;; fingerprint byte j has that nibble. Sixteen window positions are tested at once: six
+;; swizzles and ANDs leave, per lane, the buckets that may start there. Nearly every block of
+;; real data leaves none; the rest are confirmed byte by byte against the bucket's needles.
+;;
+;; Memory layout (addresses chosen by the caller, see anchor-filter.ts):
+;;   0..95     nibble tables lo0 hi0 lo1 hi1 lo2 hi2 (16 bytes each)
+;;   96..111   scratch: the lane masks of a block with candidates
+;;   124       the output pointer after a call
+;;   buckets   8 × (i32 first needle entry address, i32 entry count)
+;;   entries   16 bytes each: i32 needle bytes address, i32 length, i32 shift, i32 needle id
+;;   out       8 bytes per hit: i32 needle start (relative to data), i32 needle id
+;;   data      the haystack, followed by at least 64 readable bytes
+(module
+  (memory (export "memory") 1)
+
+  ;; Scans window positions [from, to) of the haystack at `data` (length dataLength).
+  ;; A hit is a position where a whole needle lies inside the haystack; it is written as
+  ;; (needle start, needle id). Stops early, before a block, when fewer than `reserve` bytes
+  ;; of output space are left; returns the window position to resume from (== to when done)
+  ;; and leaves the output pointer at address 124.
+  (func (export "scan")
+    (param $data i32) (param $dataLength i32) (param $from i32) (param $to i32)
+    (param $out i32) (param $outEnd i32) (param $reserve i32) (param $buckets i32)
+    (result i32)
+    (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128) (local $lo2 v128) (local $hi2 v128)
+    (local $nibble v128) (local $v v128) (local $m v128) (local $any v128)
+    (local $i i32) (local $pageEnd i32) (local $z i32) (local $w i32)
+    (local $lanes i32) (local $lane i32) (local $at i32) (local $set i32) (local $bucket i32)
+    (local $entry i32) (local $entryEnd i32) (local $start i32) (local $length i32) (local $needle i32) (local $k i32)
+
+    (local.set $lo0 (v128.load offset=0 (i32.const 0)))
+    (local.set $hi0 (v128.load offset=16 (i32.const 0)))
+    (local.set $lo1 (v128.load offset=32 (i32.const 0)))
+    (local.set $hi1 (v128.load offset=48 (i32.const 0)))
+    (local.set $lo2 (v128.load offset=64 (i32.const 0)))
+    (local.set $hi2 (v128.load offset=80 (i32.const 0)))
+    (local.set $nibble (i8x16.splat (i32.const 15)))
+
+    (local.set $i (local.get $from))
+    (block $done
+      (loop $pages
+        (br_if $done (i32.ge_u (local.get $i) (local.get $to)))
+        ;; The rest of this 4 KiB page (pages counted from the haystack's start).
+        (local.set $pageEnd (i32.add (i32.and (local.get $i) (i32.const -4096)) (i32.const 4096)))
+        (if (i32.gt_u (local.get $pageEnd) (local.get $to)) (then (local.set $pageEnd (local.get $to))))
+
+        ;; Every fingerprint opens on a non-zero byte, so a run of zeros holds no window:
+        ;; most of a core is zero pages, skipped with one OR per 64 bytes.
+        (local.set $any (v128.const i64x2 0 0))
+        (local.set $z (local.get $i))
+        (block $zeroDone
+          (loop $zero
+            (br_if $zeroDone (i32.ge_u (local.get $z) (local.get $pageEnd)))
+            (local.set $at (i32.add (local.get $data) (local.get $z)))
+            (local.set $any
+              (v128.or (local.get $any)
+                (v128.or
+                  (v128.or (v128.load offset=0 (local.get $at)) (v128.load offset=16 (local.get $at)))
+                  (v128.or (v128.load offset=32 (local.get $at)) (v128.load offset=48 (local.get $at))))))
+            (local.set $z (i32.add (local.get $z) (i32.const 64)))
+            (br $zero)))
+
+        (if (v128.any_true (local.get $any))
+          (then
+            (local.set $w (local.get $i))
+            (block $pageDone
+              (loop $blocks
+                (br_if $pageDone (i32.ge_u (local.get $w) (local.get $pageEnd)))
+                (if (i32.gt_s (i32.add (local.get $out) (local.get $reserve)) (local.get $outEnd))
+                  (then
+                    (i32.store offset=124 (i32.const 0) (local.get $out))
+                    (return (local.get $w))))
+                (local.set $at (i32.add (local.get $data) (local.get $w)))
+                (local.set $v (v128.load offset=0 (local.get $at)))
+                (local.set $m
+                  (v128.and
+                    (i8x16.swizzle (local.get $lo0) (v128.and (local.get $v) (local.get $nibble)))
+                    (i8x16.swizzle (local.get $hi0) (i8x16.shr_u (local.get $v) (i32.const 4)))))
+                (local.set $v (v128.load offset=1 (local.get $at)))
+                (local.set $m
+                  (v128.and (local.get $m)
+                    (v128.and
+                      (i8x16.swizzle (local.get $lo1) (v128.and (local.get $v) (local.get $nibble)))
+                      (i8x16.swizzle (local.get $hi1) (i8x16.shr_u (local.get $v) (i32.const 4))))))
+                (local.set $v (v128.load offset=2 (local.get $at)))
+                (local.set $m
+                  (v128.and (local.get $m)
+                    (v128.and
+                      (i8x16.swizzle (local.get $lo2) (v128.and (local.get $v) (local.get $nibble)))
+                      (i8x16.swizzle (local.get $hi2) (i8x16.shr_u (local.get $v) (i32.const 4))))))
+
+                (if (v128.any_true (local.get $m))
+                  (then
+                    (v128.store offset=96 (i32.const 0) (local.get $m))
+                    (local.set $lanes (i8x16.bitmask (i8x16.ne (local.get $m) (v128.const i64x2 0 0))))
+                    (block $lanesDone
+                      (loop $eachLane
+                        (br_if $lanesDone (i32.eqz (local.get $lanes)))
+                        (local.set $lane (i32.ctz (local.get $lanes)))
+                        (local.set $lanes (i32.and (local.get $lanes) (i32.sub (local.get $lanes) (i32.const 1))))
+                        ;; Lanes past the page belong to the next page (or, past `to`, to no one).
+                        (br_if $lanesDone (i32.ge_u (i32.add (local.get $w) (local.get $lane)) (local.get $pageEnd)))
+                        (local.set $set (i32.load8_u offset=96 (local.get $lane)))
+                        (block $bucketsDone
+                          (loop $eachBucket
+                            (br_if $bucketsDone (i32.eqz (local.get $set)))
+                            (local.set $bucket (i32.ctz (local.get $set)))
+                            (local.set $set (i32.and (local.get $set) (i32.sub (local.get $set) (i32.const 1))))
+                            (local.set $entry (i32.load offset=0 (i32.add (local.get $buckets) (i32.shl (local.get $bucket) (i32.const 3)))))
+                            (local.set $entryEnd
+                              (i32.add (local.get $entry)
+                                (i32.shl (i32.load offset=4 (i32.add (local.get $buckets) (i32.shl (local.get $bucket) (i32.const 3)))) (i32.const 4))))
+                            (block $entriesDone
+                              (loop $eachEntry
+                                (br_if $entriesDone (i32.ge_u (local.get $entry) (local.get $entryEnd)))
+                                (local.set $needle (i32.load offset=0 (local.get $entry)))
+                                (local.set $length (i32.load offset=4 (local.get $entry)))
+                                (local.set $start (i32.sub (i32.add (local.get $w) (local.get $lane)) (i32.load offset=8 (local.get $entry))))
+                                (if (i32.and
+                                      (i32.ge_s (local.get $start) (i32.const 0))
+                                      (i32.le_s (i32.add (local.get $start) (local.get $length)) (local.get $dataLength)))
+                                  (then
+                                    (local.set $at (i32.add (local.get $data) (local.get $start)))
+                                    (local.set $k (i32.const 0))
+                                    (block $differs
+                                      (loop $compare
+                                        (if (i32.ge_u (local.get $k) (local.get $length))
+                                          (then
+                                            (i32.store offset=0 (local.get $out) (local.get $start))
+                                            (i32.store offset=4 (local.get $out) (i32.load offset=12 (local.get $entry)))
+                                            (local.set $out (i32.add (local.get $out) (i32.const 8)))
+                                            (br $differs)))
+                                        (br_if $differs
+                                          (i32.ne
+                                            (i32.load8_u (i32.add (local.get $at) (local.get $k)))
+                                            (i32.load8_u (i32.add (local.get $needle) (local.get $k)))))
+                                        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                                        (br $compare)))))
+                                (local.set $entry (i32.add (local.get $entry) (i32.const 16)))
+                                (br $eachEntry)))
+                            (br $eachBucket)))
+                        (br $eachLane)))))
+                (local.set $w (i32.add (local.get $w) (i32.const 16)))
+                (br $blocks)))))
+        (local.set $i (local.get $pageEnd))
+        (br $pages)))
+    (i32.store offset=124 (i32.const 0) (local.get $out))
+    (local.get $to))
+)
