@@ -8,7 +8,7 @@ import os from 'node:os';
 import { addAbortSignal, Readable } from 'node:stream';
 import { detectorsById, requiredMarginInBytes } from './detectors/index.js';
 import { describeError, UsageError } from './errors.js';
-import { fileChunks, ReadError, streamChunks, type FilledChunk } from './input/chunker.js';
+import { ReadError, scanFileRanges, Slots, streamChunks, type FileRange, type FilledChunk, type RangeOutcome } from './input/chunker.js';
 import { fileHead } from './input/file-head.js';
 import { headReader, StreamHead } from './input/containers/stream-head.js';
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
@@ -31,6 +31,7 @@ import { capHighEntropyFindings } from './detectors/entropy.js';
 import { EntropyProfileBuilder, profileBlockSizeInBytes, type EntropyProfile } from './entropy-profile.js';
 import { describeOffsets, fileReader, locate, readLayout, type DumpLayout } from './formats/index.js';
 import { BufferPool, ChunkPool } from './pool/pool.js';
+import type { ChunkResult, ChunkTask } from './pool/worker.js';
 import type { DetectorId, FileSummary, Finding, ScanError, Severity, Skipped, Summary } from './types.js';
 import { SEVERITIES } from './types.js';
 
@@ -168,6 +169,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
   const pool = new ChunkPool(jobs);
   // Two buffers per worker keep every worker busy while the next chunk is read.
   const buffers = new BufferPool(chunkSizeInBytes + marginInBytes, 2 * jobs + 1);
+  // Chunks the workers read themselves: as many in flight as there would be buffers.
+  const slots = new Slots(2 * jobs + 1);
   const fileConcurrency = 2 * jobs;
 
   const scanOne = async (source: InputSource): Promise<{ findings: Finding[]; bytes: number; scannedBytes: number; skippedRanges: FileSummary['skippedRanges']; errors: ScanError[]; warnings: Skipped[]; layout?: DumpLayout; entropy?: EntropyProfile }> => {
@@ -187,6 +190,40 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     /** The file's own bytes' entropy profile, on request (a container's compressed bytes get none). */
     const profile = options.entropyProfile ? new EntropyProfileBuilder() : undefined;
     /** `into` is where the chunk's findings go (offsets in that byte stream); progress counts the file's own bytes only. */
+    /** A chunk's results into `into` (offsets in that byte stream); progress counts the file's own bytes only. */
+    const absorb = (offset: number, bodyLength: number, result: ChunkResult, into: Finding[]) => {
+      const ownBytes = into === fileFindings;
+      if (ownBytes) options.onBytesScanned?.(bodyLength);
+      if (ownBytes && result.failures.length === 0) scannedBytes += bodyLength;
+      if (ownBytes && result.failures.length > 0) skippedRanges.push({ from: offset, to: offset + bodyLength, reason: `detector ${result.failures.map((f) => f.detector).join(', ')} failed` });
+      for (const failure of result.failures) {
+        fileErrors.push({ path: source.path, offset, message: `detector ${failure.detector} failed on the chunk at offset ${offset}: ${failure.message}` });
+      }
+      if (result.entropy) profile!.add(result.entropy);
+      if (ownBytes) publicKeys.add(result.publics);
+      for (const m of result.matches) {
+        into.push({
+          path: source.path,
+          offset: offset + m.start,
+          length: m.length,
+          detector: m.detector,
+          kind: m.kind,
+          severity: m.severity,
+          confidence: m.confidence,
+          encoding: m.encoding,
+          ...(m.fingerprint ? { fingerprint: m.fingerprint } : {}),
+          evidence: m.evidence,
+          ...(m.note ? { note: m.note } : {}),
+          ...(m.inner ? { inner: m.inner } : {}),
+          identity: m.fingerprint ?? m.contentId,
+        });
+      }
+    };
+    const workerFailed = (offset: number, bodyLength: number, error: unknown, ownBytes: boolean) => {
+      if (ownBytes) skippedRanges.push({ from: offset, to: offset + bodyLength, reason: 'worker failed' });
+      fileErrors.push({ path: source.path, offset, message: `worker failed on the chunk at offset ${offset}: ${describeError(error)}` });
+    };
+    /** A chunk already read (a stream's, a small file's), its buffer transferred to the worker. */
     const dispatch = (chunk: FilledChunk, into: Finding[] = fileFindings) => {
       const ownBytes = into === fileFindings;
       if (ownBytes) bytes = Math.max(bytes, chunk.offset + chunk.length);
@@ -200,39 +237,43 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       inFlight.push(
         pool.run(task, options.signal).then(
           (result) => {
-            buffers.release(result.buffer);
-            if (ownBytes) options.onBytesScanned?.(chunk.bodyLength);
-            if (ownBytes && result.failures.length === 0) scannedBytes += chunk.bodyLength;
-            if (ownBytes && result.failures.length > 0) skippedRanges.push({ from: chunk.offset, to: chunk.offset + chunk.bodyLength, reason: `detector ${result.failures.map((f) => f.detector).join(', ')} failed` });
-            for (const failure of result.failures) {
-              fileErrors.push({ path: source.path, offset: chunk.offset, message: `detector ${failure.detector} failed on the chunk at offset ${chunk.offset}: ${failure.message}` });
-            }
-            if (result.entropy) profile!.add(result.entropy);
-            if (ownBytes) publicKeys.add(result.publics);
-            for (const m of result.matches) {
-              into.push({
-                path: source.path,
-                offset: chunk.offset + m.start,
-                length: m.length,
-                detector: m.detector,
-                kind: m.kind,
-                severity: m.severity,
-                confidence: m.confidence,
-                encoding: m.encoding,
-                ...(m.fingerprint ? { fingerprint: m.fingerprint } : {}),
-                evidence: m.evidence,
-                ...(m.note ? { note: m.note } : {}),
-                ...(m.inner ? { inner: m.inner } : {}),
-                identity: m.fingerprint ?? m.contentId,
-              });
-            }
+            buffers.release(result.buffer!);
+            absorb(chunk.offset, chunk.bodyLength, result, into);
           },
           (error) => {
             if (pooled) buffers.replaceLost();
-            if (ownBytes) skippedRanges.push({ from: chunk.offset, to: chunk.offset + chunk.bodyLength, reason: 'worker failed' });
-            fileErrors.push({ path: source.path, offset: chunk.offset, message: `worker failed on the chunk at offset ${chunk.offset}: ${describeError(error)}` });
+            workerFailed(chunk.offset, chunk.bodyLength, error, ownBytes);
           },
         ),
+      );
+    };
+    /** A chunk of the open regular file, read by the worker that scans it. */
+    const scanRange = (fd: number, sizeAtOpen: number, range: FileRange): Promise<RangeOutcome> => {
+      const read = { fd, position: range.offset, ...(sizes.lookBehindInBytes ? { behind: sizes.lookBehindInBytes } : {}) };
+      const task: ChunkTask = { length: range.want, bodyLength: range.bodyLength, detectorIds, read, ...(profile ? { profileOffset: range.offset } : {}) };
+      return pool.run(task, options.signal).then(
+        (result) => {
+          bytes = Math.max(bytes, range.offset + result.length);
+          const failure = result.readError;
+          // Read as far as it could be: a failed chunk's body ends at the failure (or its own end).
+          const bodyLength = failure ? Math.min(range.bodyLength, result.length) : result.length < range.want ? result.length : range.bodyLength;
+          if (bodyLength > 0) absorb(range.offset, bodyLength, result, fileFindings);
+          if (failure) {
+            // The chunk before reads the same failure in its margin: one error per failing offset.
+            if (!fileErrors.some((e) => e.offset === failure.offset && e.message.startsWith('read failed'))) {
+              fileErrors.push({ path: source.path, offset: failure.offset, message: `read failed at offset ${failure.offset}: ${failure.message}` });
+            }
+            if (failure.offset < range.offset + range.bodyLength) skippedRanges.push({ from: failure.offset, to: range.offset + range.bodyLength, reason: 'read failed' });
+          }
+          return { length: result.length, failed: failure !== undefined };
+        },
+        (error) => {
+          // What the chunk held is unknown: as much as the size at open gave it.
+          const planned = Math.max(0, Math.min(range.want, sizeAtOpen - range.offset));
+          bytes = Math.max(bytes, range.offset + planned);
+          workerFailed(range.offset, planned < range.want ? planned : range.bodyLength, error, true);
+          return { length: 0, failed: false };
+        },
       );
     };
     try {
@@ -286,13 +327,10 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
             bytes = await scanContainerFile(handle, size, host);
           } else {
             layout = await readLayout(start.read, size);
-            for await (const chunk of fileChunks(handle, sizes, buffers, size, await start.takeWhole())) {
-              if (options.signal?.aborted) {
-                buffers.release(chunk.buffer);
-                break;
-              }
-              dispatch(chunk);
-            }
+            // A small file is in its head already; the workers read the others themselves.
+            const whole = await start.takeWhole();
+            if (whole) dispatch({ offset: 0, buffer: whole.buffer, length: whole.length, bodyLength: whole.length, ...(sizes.lookBehindInBytes ? { before: new Uint8Array(0) } : {}) });
+            else await scanFileRanges(size, sizes, slots, (range) => (options.signal?.aborted ? Promise.resolve({ length: 0, failed: true }) : scanRange(handle.fd, size, range)));
             // A dump still being written (or truncated under us) is scanned as far as it goes, and said so.
             if (!options.signal?.aborted && bytes !== size) {
               fileWarnings.push({ path: source.path, reason: `file changed size while read: ${size} bytes when opened, ${bytes} bytes read` });
@@ -301,7 +339,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           await Promise.all(inFlight);
           // Private keys in raw integer form, through the public keys seen (src/raw/search.ts): a second pass.
           if (detectorIds.includes('raw') && streams.length === 0 && !options.signal?.aborted) {
-            await searchRawKeysOfFile({ path: source.path, handle, size: bytes, buffers, run: (task) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: layout?.format }, publicKeys.targets(rawKnownTargets, options.deep ?? false, testKeys), fileFindings, fileErrors);
+            await searchRawKeysOfFile({ path: source.path, handle, size: bytes, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, run: (task) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: layout?.format }, publicKeys.targets(rawKnownTargets, options.deep ?? false, testKeys), fileFindings, fileErrors);
           }
           // Heap dumps have objects, not mapped regions: say which object each finding is in.
           if (layout && fileFindings.length > 0) objects = await describeOffsets(layout.format, fileReader(handle), size, fileFindings.map((f) => f.offset));

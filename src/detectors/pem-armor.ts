@@ -51,6 +51,9 @@ function startsWithAt(text: Uint8Array, at: number, ascii: string, limit: number
   return true;
 }
 
+/** RFC 1421 and OpenPGP armors carry two or three header lines. */
+const maximumHeaderLines = 8;
+
 /** A separator's length in its low bits, and what it is in the flags. */
 const SEPARATOR_NEWLINE = 4;
 const SEPARATOR_ESCAPED = 8;
@@ -96,6 +99,11 @@ export function readArmor(text: Uint8Array, limit: number): Armor | undefined {
   const bodyRuns: Array<[number, number]> = [];
   let escaped = false;
   let atLineStart = false;
+  // A blank inside a line, between two runs, is prose ("-----BEGIN PRIVATE KEY----- not found
+  // in ..."): base64 lines are indented or padded at their ends, never split by a space. Read
+  // as body, a log line after a bare label cost a walk over kilobytes of words.
+  let runOnLine = false;
+  let blankAfterRun = false;
   let end = begin.bodyStart;
   let i = begin.bodyStart;
 
@@ -103,16 +111,23 @@ export function readArmor(text: Uint8Array, limit: number): Armor | undefined {
     const separator = separatorAt(text, i, limit);
     if (separator !== 0) {
       escaped ||= (separator & SEPARATOR_ESCAPED) !== 0;
-      atLineStart ||= (separator & SEPARATOR_NEWLINE) !== 0;
+      if ((separator & SEPARATOR_NEWLINE) !== 0) {
+        atLineStart = true;
+        runOnLine = blankAfterRun = false;
+      } else if (runOnLine) blankAfterRun = true;
       i += separator & 3;
       continue;
     }
+    if (blankAfterRun) break;
     const c = text[i];
     if (c === Char.Dash) {
       if (startsWithAt(text, i, endLine, limit)) return { label, headers, base64: joinRuns(text, bodyRuns), end: i + endLine.length, complete: true, escaped };
       break;
     }
-    if (atLineStart && bodyRuns.length === 0) {
+    // Headers (Proc-Type, DEK-Info; Version, Comment in OpenPGP) are named with a capital and
+    // few: lines of a log after a bare label ("2024-05-20T01:18:34Z INFO ...") are not read
+    // as headers one after another for kilobytes.
+    if (atLineStart && bodyRuns.length === 0 && headers.length < maximumHeaderLines && c >= 0x41 && c <= 0x5a) {
       const headerEnd = headerLineEnd(text, i, limit);
       if (headerEnd > 0) {
         headers.push(Buffer.from(text.subarray(i, headerEnd)).toString('latin1'));
@@ -128,6 +143,7 @@ export function readArmor(text: Uint8Array, limit: number): Armor | undefined {
     if (!isChecksum) bodyRuns.push([runStart, i]);
     end = i;
     atLineStart = false;
+    runOnLine = true;
   }
   return { label, headers, base64: joinRuns(text, bodyRuns), end, complete: false, escaped };
 }

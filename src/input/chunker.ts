@@ -1,6 +1,7 @@
 // Cuts an input into chunks of body + margin with absolute offsets. A match belongs to the
 // chunk where it starts, and the margin lets a detector read to the match's end, so findings
 // are the same for any chunk size.
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
@@ -31,63 +32,95 @@ export interface BufferLender {
   release(buffer: ArrayBuffer): void;
 }
 
+/** One chunk of a regular file, read by the worker that scans it (src/pool/worker.ts). */
+export interface FileRange {
+  offset: number;
+  /** Bytes to read from offset: body + margin. */
+  want: number;
+  /** The body, when the read is full: a short read's body is all it read. */
+  bodyLength: number;
+}
+
+/** What scanning one range found out about the file. */
+export interface RangeOutcome {
+  /** Bytes read from the range's offset. */
+  length: number;
+  /** The read failed (at offset + length). */
+  failed: boolean;
+}
+
 /**
- * Positioned reads of a regular file until EOF (not until the stat size: files written by
- * a crashing process can still grow or shrink). The margin is re-read by the next chunk.
+ * The chunks of a regular file for workers that read their own bytes: a worker reading into
+ * its own buffer spares the transfer of every chunk and makes `--jobs 1` one thread that reads
+ * and scans (the main thread and libuv's pool were a second core's worth of work beside it).
+ * Every chunk up to the size at open is handed out, as many in flight as `slots` allow, even
+ * after a failed read (a bad sector costs the chunks that cover it, not the rest of the dump);
+ * a file that grew is then followed, a chunk at a time, until a read comes back short (files
+ * written by a crashing process can still grow or shrink). The margin is re-read by the next
+ * chunk.
  */
-export async function* fileChunks(
-  handle: FileHandle,
-  sizes: ChunkSizes,
-  lender: BufferLender,
-  sizeAtOpen?: number,
-  /** The whole file, already read (src/input/file-head.ts). */
-  content?: { buffer: ArrayBuffer; length: number },
-): AsyncGenerator<FilledChunk> {
+export async function scanFileRanges(sizeAtOpen: number, sizes: ChunkSizes, slots: Slots, scanRange: (range: FileRange) => Promise<RangeOutcome>): Promise<void> {
   const want = sizes.chunkSizeInBytes + sizes.marginInBytes;
-  if (sizeAtOpen !== undefined && sizeAtOpen + 1 < want) {
-    const whole = content ? { offset: 0, buffer: content.buffer, length: content.length, bodyLength: content.length } : await wholeSmallFile(handle, sizeAtOpen);
-    if (whole) {
-      yield sizes.lookBehindInBytes ? { ...whole, before: new Uint8Array(0) } : whole;
-      return;
-    }
+  const inFlight: Array<Promise<RangeOutcome>> = [];
+  // Resolves once the chunk is handed out (a slot was free), with its outcome still to come.
+  const handOut = async (offset: number): Promise<{ outcome: Promise<RangeOutcome> }> => {
+    await slots.acquire();
+    const outcome = scanRange({ offset, want, bodyLength: sizes.chunkSizeInBytes }).finally(() => slots.release());
+    inFlight.push(outcome);
+    return { outcome };
+  };
+  let last: Promise<RangeOutcome>;
+  let offset = 0;
+  // The chunks a file of the size at open has (at least one: a size of 0 at open, as procfs
+  // gives, says little); the last of them reads short unless the file grew.
+  for (; ; offset += sizes.chunkSizeInBytes) {
+    last = (await handOut(offset)).outcome;
+    if (offset + want > sizeAtOpen) break;
   }
-  const behind = sizes.lookBehindInBytes ?? 0;
-  let before = behind > 0 ? new Uint8Array(0) : undefined;
-  for (let offset = 0; ; offset += sizes.chunkSizeInBytes) {
-    const buffer = await lender.acquire();
-    const view = new Uint8Array(buffer, 0, want);
-    let length: number;
-    try {
-      length = await readFull(handle, view, offset);
-    } catch (error) {
-      lender.release(buffer);
-      throw error;
+  for (;;) {
+    const outcome = await last;
+    if (outcome.failed || outcome.length < want) break;
+    offset += sizes.chunkSizeInBytes;
+    last = (await handOut(offset)).outcome;
+  }
+  await Promise.all(inFlight);
+}
+
+/** A counting semaphore: at most `capacity` holders at once. */
+export class Slots {
+  private held = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(readonly capacity: number) {}
+  acquire(): Promise<void> {
+    if (this.held < this.capacity) {
+      this.held++;
+      return Promise.resolve();
     }
-    if (length === 0 && offset > 0) {
-      lender.release(buffer);
-      return;
-    }
-    const last = length < want;
-    const chunk: FilledChunk = { offset, buffer, length, bodyLength: last ? length : sizes.chunkSizeInBytes, ...(before ? { before } : {}) };
-    if (before && !last) before = view.slice(Math.max(0, sizes.chunkSizeInBytes - behind), sizes.chunkSizeInBytes);
-    yield chunk;
-    if (last) return;
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held--;
   }
 }
 
 /**
- * A file smaller than a chunk is read into a buffer of its own size (one byte more, to see it
- * grow): sending a pooled 8 MiB buffer to a worker and back for every 1 KiB file made V8 run a
- * full collection every few files (external memory churn), which capped a folder of small
- * files at a few hundred files a second. Undefined when the file grew past its size at open:
- * it is then read in pooled chunks like any other.
+ * The same contract as readFull, synchronously, for a worker reading its own chunk (a
+ * worker has nothing else to do meanwhile). `read` is fs.readSync unless a test fakes it.
  */
-async function wholeSmallFile(handle: FileHandle, sizeAtOpen: number): Promise<FilledChunk | undefined> {
-  const buffer = new ArrayBuffer(sizeAtOpen + 1);
-  const view = new Uint8Array(buffer);
-  const length = await readFull(handle, view, 0, sizeAtOpen);
-  if (length === view.length) return undefined;
-  return { offset: 0, buffer, length, bodyLength: length };
+export function readFullSync(fd: number, view: Uint8Array, position: number, read: (fd: number, view: Uint8Array, offset: number, length: number, position: number) => number = readSync): number {
+  let length = 0;
+  try {
+    while (length < view.length) {
+      const bytesRead = read(fd, view, length, view.length - length, position + length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+  } catch (error) {
+    throw new ReadError(position + length, error);
+  }
+  return length;
 }
 
 /**

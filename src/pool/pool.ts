@@ -50,7 +50,7 @@ export class ChunkPool {
   }
 
   run(task: ChunkTask, signal?: AbortSignal): Promise<ChunkResult> {
-    return this.piscina.run(task, { transferList: [task.buffer], signal });
+    return this.piscina.run(task, { transferList: task.buffer ? [task.buffer] : [], signal });
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,13 @@
 // Runs the enabled detectors over one chunk. Receives the chunk's buffer by transfer and
 // gives it back by transfer, with only small, already redacted matches beside it.
 import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { findAnchors } from '../detectors/anchors.js';
+import { pinChunkBuffer, unpinChunkBuffer } from '../detectors/anchor-filter.js';
 import { runnableDetectors } from '../detectors/index.js';
 import { describeError } from '../errors.js';
+import { readFullSync, type ReadError } from '../input/chunker.js';
 import { chunkEntropy, type ChunkEntropy } from '../entropy-profile.js';
 import { collectPublics } from '../raw/collect.js';
 import { runRawTask, type RawResult, type RawTask } from '../raw/task.js';
@@ -12,10 +15,14 @@ import type { PublicValue } from '../raw/targets.js';
 import type { DetectorId, Match } from '../types.js';
 
 export interface ChunkTask {
-  buffer: ArrayBuffer;
-  /** Valid bytes in buffer (body + margin actually read). */
+  /** The chunk's bytes, transferred; or, with `read`, none: the worker reads them itself. */
+  buffer?: ArrayBuffer;
+  /** Valid bytes in buffer (body + margin actually read); with `read`, the bytes to read. */
   length: number;
+  /** With `read`, the body of a full read: a short read's body ends where the bytes end. */
   bodyLength: number;
+  /** A range of an open file (by descriptor: threads share the process's) to read into the worker's own buffer. */
+  read?: { fd: number; position: number; behind?: number };
   detectorIds: DetectorId[];
   /** The bytes just before the chunk, for detectors with a look-behind (empty at the input's start). */
   before?: Uint8Array;
@@ -26,7 +33,12 @@ export interface ChunkTask {
 }
 
 export interface ChunkResult {
-  buffer: ArrayBuffer;
+  /** The task's buffer, given back; none for a task that had the worker read. */
+  buffer?: ArrayBuffer;
+  /** Bytes the chunk had (those the worker read, for a `read` task). */
+  length: number;
+  /** A `read` task's read failed at this absolute offset: nothing was scanned. */
+  readError?: { offset: number; message: string };
   matches: Match[];
   failures: Array<{ detector: DetectorId; message: string }>;
   /** Entropies of the 4 KiB blocks starting in the body, when asked for by profileOffset. */
@@ -45,38 +57,104 @@ function contentDigest(bytes: Uint8Array): string {
 const fault = process.env.DUMPGUARD_TEST_FAULT;
 
 export default function scanChunk(task: ChunkTask): unknown {
+  try {
+    return scanTask(task);
+  } finally {
+    unpinChunkBuffer();
+  }
+}
+
+function scanTask(task: ChunkTask): unknown {
   if (fault === 'worker-crash') process.exit(3);
-  const bytes = new Uint8Array(task.buffer, 0, task.length);
+  let bytes: Uint8Array;
+  let before = task.before;
+  let bodyLength = task.bodyLength;
+  let readError: ChunkResult['readError'];
+  if (task.read) {
+    const range = readRange(task.read, task.length);
+    if (range.readError && task.raw) return { matches: [], failures: [], length: range.bytes.length, readError: range.readError } satisfies ChunkResult;
+    ({ bytes, readError } = range);
+    if (range.before) before = range.before;
+    // A short read is the file's end: a chunk's body is then all it read (no chunk follows);
+    // a failed one is scanned as far as it got, up to its body's end (the next chunk has the
+    // rest); the raw pass's bodies are planned from the file's size and only shrink.
+    if (bytes.length < task.length && !task.raw) bodyLength = readError ? Math.min(bodyLength, bytes.length) : bytes.length;
+    if (bytes.length < task.length && task.raw?.step === 'occurrences') bodyLength = Math.max(0, Math.min(bodyLength, bytes.length - task.raw.bodyStart));
+  } else bytes = new Uint8Array(task.buffer!, 0, task.length);
   const matches: Match[] = [];
   const failures: ChunkResult['failures'] = [];
-  if (task.raw) return transferBack({ buffer: task.buffer, matches, failures, raw: runRawTask(task.raw, bytes, task.bodyLength) });
+  if (task.raw) return transferBack({ buffer: task.buffer, length: bytes.length, matches, failures, raw: runRawTask(task.raw, bytes, bodyLength) });
   const enabled = runnableDetectors(task.detectorIds);
   // One blocked search for every detector's anchors: the chunk is read from memory once.
-  const anchors = findAnchors(Buffer.from(task.buffer, 0, task.length), enabled.flatMap((d) => d.anchors ?? []));
+  const anchors = findAnchors(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), enabled.flatMap((d) => d.anchors ?? []));
   for (const detector of enabled) {
     try {
       if (fault === 'detector-throw') throw new Error('injected detector fault');
-      for (const match of detector.scan(bytes, task.bodyLength, anchors, task.before)) {
-        if (match.start >= task.bodyLength) continue;
+      for (const match of detector.scan(bytes, bodyLength, anchors, before)) {
+        if (match.start >= bodyLength) continue;
         matches.push(match.fingerprint || match.contentId ? match : { ...match, contentId: contentDigest(bytes.subarray(match.start, match.start + match.length)) });
       }
     } catch (error) {
       failures.push({ detector: detector.id, message: describeError(error) });
     }
   }
-  const result: ChunkResult = { buffer: task.buffer, matches, failures };
+  const result: ChunkResult = { buffer: task.buffer, length: bytes.length, matches, failures, ...(readError ? { readError } : {}) };
   if (task.detectorIds.includes('raw')) {
     try {
-      result.publics = collectPublics(bytes, task.bodyLength, anchors);
+      result.publics = collectPublics(bytes, bodyLength, anchors);
     } catch (error) {
       failures.push({ detector: 'raw', message: describeError(error) });
     }
   }
-  if (task.profileOffset !== undefined) result.entropy = chunkEntropy(bytes, task.bodyLength, task.profileOffset);
+  if (task.profileOffset !== undefined) result.entropy = chunkEntropy(bytes, bodyLength, task.profileOffset);
   return transferBack(result);
 }
 
+/** The worker's own chunk buffer when the anchor search's memory cannot hold it, reused task after task. */
+let own = new Uint8Array(0);
+
+/**
+ * Bytes [position, position + length) of the file (fewer at its end), and the `behind` bytes
+ * before them for a detector's look-behind, in one read: into the anchor search's memory,
+ * pinned until the task ends (a worker runs one task at a time).
+ */
+function readRange(read: NonNullable<ChunkTask['read']>, length: number): { bytes: Uint8Array; before?: Uint8Array; readError?: ChunkResult['readError'] } {
+  const behind = Math.min(read.behind ?? 0, read.position);
+  let view = pinChunkBuffer(behind + length);
+  if (!view) {
+    if (own.length < behind + length) own = new Uint8Array(behind + length);
+    view = own.subarray(0, behind + length);
+  }
+  let got: number;
+  let readError: ChunkResult['readError'];
+  try {
+    got = readFullSync(read.fd, view, read.position - behind, failingRead);
+  } catch (error) {
+    const failure = error as ReadError;
+    got = failure.offset - (read.position - behind);
+    readError = { offset: failure.offset, message: describeError(failure.reason) };
+  }
+  const bytes = view.subarray(Math.min(got, behind), got);
+  return { bytes, ...(read.behind !== undefined ? { before: view.slice(0, Math.min(got, behind)) } : {}), ...(readError ? { readError } : {}) };
+}
+
+/**
+ * DUMPGUARD_TEST_FAULT=read-eio@N: a bad sector, bytes [N, N + 4096): a read reaching it
+ * returns the bytes before it, a read starting in it fails with EIO.
+ */
+const failingRead = (() => {
+  const at = /^read-eio@(\d+)$/.exec(fault ?? '');
+  if (!at) return undefined;
+  const badFrom = Number(at[1]);
+  const badTo = badFrom + 4096;
+  return (fd: number, view: Uint8Array, offset: number, length: number, position: number): number => {
+    if (position >= badFrom && position < badTo) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', errno: -5, syscall: 'read' });
+    return readSync(fd, view, offset, position < badFrom ? Math.min(length, badFrom - position) : length, position);
+  };
+})();
+
 function transferBack(result: ChunkResult): unknown {
+  if (!result.buffer) return result;
   return move({
     get [transferableSymbol]() {
       return [result.buffer];

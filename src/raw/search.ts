@@ -13,7 +13,7 @@ import { curveByName, ecSpkiFingerprint } from '../keys/ec.js';
 import { fingerprintOfSpki } from '../keys/fingerprint.js';
 import { rsaSpkiFingerprint } from '../keys/rsa.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
-import type { BufferPool } from '../pool/pool.js';
+import type { Slots } from '../input/chunker.js';
 import type { ChunkResult, ChunkTask } from '../pool/worker.js';
 import type { Finding } from '../types.js';
 import { strideFor } from './occurrences.js';
@@ -40,7 +40,10 @@ export interface RawSearchHost {
   path: string;
   handle: FileHandle;
   size: number;
-  buffers: BufferPool;
+  /** Bounds the reads in flight (each worker reads its own range of the file). */
+  slots: Slots;
+  /** Bytes one worker buffer takes per task (the first pass's chunk + margin). */
+  bufferSizeInBytes: number;
   run(task: ChunkTask): Promise<ChunkResult>;
   signal?: AbortSignal;
   deep: boolean;
@@ -110,7 +113,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   if (targets.length === 0 || host.size === 0) return [];
   const patterns = patternsOf(targets);
   const setId = patternSetId(patterns);
-  const bufferSize = host.buffers.bufferSizeInBytes;
+  const bufferSize = host.bufferSizeInBytes;
   const strideInBytes = strideFor(patterns);
   const roundUp = (n: number) => Math.ceil(n / strideInBytes) * strideInBytes;
   const marginInBytes = roundUp(Math.max(0, ...patterns.map((p) => p.bytes.length)) + strideInBytes);
@@ -124,22 +127,17 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   const inFlight: Promise<void>[] = [];
   for (let offset = 0; offset < host.size && !host.signal?.aborted; offset += chunkSizeInBytes) {
     const readFrom = Math.max(0, offset - lookBehindInBytes);
-    const { buffer, length } = await readRange(host, readFrom, Math.min(host.size, offset + chunkSizeInBytes + marginInBytes));
+    const readTo = Math.min(host.size, offset + chunkSizeInBytes + marginInBytes);
     const bodyStart = offset - readFrom;
-    const bodyLength = Math.max(0, Math.min(chunkSizeInBytes, length - bodyStart));
+    const bodyLength = Math.max(0, Math.min(chunkSizeInBytes, readTo - offset));
     const raw: RawTask = { step: 'occurrences', offset: readFrom, bodyStart, setId, patterns, ...(hprof ? { hprofTargets: [...targets] } : {}) };
+    // A slot before planning on: a 20 GB file is not a queue of 2,500 tasks.
+    await host.slots.acquire();
     inFlight.push(
-      host.run({ buffer, length, bodyLength, detectorIds: [], raw }).then(
-        (result) => {
-          host.buffers.release(result.buffer);
-          occurrences.push(...(result.raw?.occurrences ?? []));
-          for (const m of result.raw?.matches ?? []) arrayMatches.push({ ...m, offset: readFrom + m.start });
-        },
-        (error) => {
-          host.buffers.replaceLost();
-          throw error;
-        },
-      ),
+      runInSlot(host, readFrom, readTo, { bodyLength, detectorIds: [], raw }).then((result) => {
+        occurrences.push(...(result.raw?.occurrences ?? []));
+        for (const m of result.raw?.matches ?? []) arrayMatches.push({ ...m, offset: readFrom + m.start });
+      }),
     );
   }
   await Promise.all(inFlight);
@@ -183,22 +181,19 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   return [...arrayMatches.filter((m) => searched(m.target)).map((m) => rawFinding(host.path, targets[m.target], m, m.offset)), ...(await Promise.all(results)).flat()];
 }
 
-/** Bytes [from, to) of the file into a pooled buffer (fewer at the end of a file that shrank). */
-async function readRange(host: RawSearchHost, from: number, to: number): Promise<{ buffer: ArrayBuffer; length: number }> {
-  const buffer = await host.buffers.acquire();
-  let length = 0;
+/**
+ * A raw task over bytes [from, to) of the file, read by the worker that runs it (fewer at the
+ * end of a file that shrank), in a slot the caller holds; the slot is given back. A failed
+ * read rejects with its offset.
+ */
+async function runInSlot(host: RawSearchHost, from: number, to: number, task: Omit<ChunkTask, 'length' | 'read'>): Promise<ChunkResult> {
   try {
-    const view = new Uint8Array(buffer, 0, to - from);
-    while (length < view.length) {
-      const { bytesRead } = await host.handle.read(view, length, view.length - length, from + length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-  } catch (error) {
-    host.buffers.release(buffer);
-    throw error;
+    const result = await host.run({ ...task, length: to - from, read: { fd: host.handle.fd, position: from } });
+    if (result.readError) throw new Error(`read failed at offset ${result.readError.offset}: ${result.readError.message}`);
+    return result;
+  } finally {
+    host.slots.release();
   }
-  return { buffer, length };
 }
 
 /** Bytes read before each window: a candidate's allocation header (8 bytes) is looked at wherever the window starts. */
@@ -206,18 +201,11 @@ const lookBehindOfWindows = 8;
 
 async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: VerifyOccurrence[], radii: Radii, everywhere: number[], from: number, to: number, readTo: number): Promise<Finding[]> {
   const base = Math.max(0, from - lookBehindOfWindows);
-  const { buffer, length } = await readRange(host, base, readTo);
   const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarUnaligned);
   const near = occurrences.filter((o) => o.start + o.length + reach > from && o.start - reach < to).map((o) => ({ ...o, start: o.start - base }));
   const raw: RawTask = { step: 'verify', offset: base, candidateStart: from - base, candidateEnd: to - base, targets: [...targets], occurrences: near, radii, everywhere };
-  let result: ChunkResult;
-  try {
-    result = await host.run({ buffer, length, bodyLength: to - base, detectorIds: [], raw });
-  } catch (error) {
-    host.buffers.replaceLost();
-    throw error;
-  }
-  host.buffers.release(result.buffer);
+  await host.slots.acquire();
+  const result = await runInSlot(host, base, readTo, { bodyLength: to - base, detectorIds: [], raw });
   return (result.raw?.matches ?? []).map((m) => rawFinding(host.path, targets[m.target], m, base + m.start));
 }
 

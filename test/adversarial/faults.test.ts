@@ -2,11 +2,10 @@
 // and a read that fails part-way behind the chunker. CLI tests run the BUILT binary.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { detectors } from '../../dist/detectors/index.js';
-import { fileChunks, ReadError, type BufferLender } from '../../src/input/chunker.js';
+import { readFullSync, ReadError, scanFileRanges, Slots } from '../../src/input/chunker.js';
 import { pkcs8Pem, pseudoRandomBytes, testKeys } from '../helpers/keys.js';
 import { expectHealthy, expectNoStackTrace, findingsOf, runMeasured, scanMeasured, scratchDir } from './helpers.js';
 
@@ -149,68 +148,33 @@ describe.concurrent('files that change while read', () => {
 
 // ---- a read error behind the chunker --------------------------------------------------------
 
-interface FakeFile {
-  handle: FileHandle;
-  reads: number;
-}
-
 /**
- * A FileHandle over `size` bytes whose reads return at most 10,000 bytes (short reads, as
- * real files give), stop exactly at `failAt`, and reject with EIO when one starts there.
+ * A read function over `size` bytes (fs.readSync's shape) whose reads return at most 10,000
+ * bytes (short reads, as real files give), stop exactly at `failAt`, and throw EIO when one
+ * starts there.
  */
-function fakeFile(size: number, failAt: number): FakeFile {
+function fakeRead(size: number, failAt: number): { read: (fd: number, view: Uint8Array, offset: number, length: number, position: number) => number; data: Buffer } {
   const data = pseudoRandomBytes(size, 11);
-  const fake: FakeFile = { handle: undefined as unknown as FileHandle, reads: 0 };
-  const read = async (buffer: Uint8Array, offset: number, length: number, position: number) => {
-    fake.reads++;
+  const read = (_fd: number, view: Uint8Array, offset: number, length: number, position: number) => {
     if (position >= failAt) throw Object.assign(new Error(`EIO: i/o error, read`), { code: 'EIO', errno: -5, syscall: 'read' });
     const n = Math.max(0, Math.min(length, 10_000, size - position, failAt - position));
-    buffer.set(data.subarray(position, position + n), offset);
-    return { bytesRead: n, buffer };
+    view.set(data.subarray(position, position + n), offset);
+    return n;
   };
-  fake.handle = { read } as unknown as FileHandle;
-  return fake;
+  return { read, data };
 }
 
-/** A lender that counts what it lends and what comes back. */
-function countingLender(bufferSize: number): BufferLender & { acquired: number; released: number; outstanding: Set<ArrayBuffer> } {
-  const outstanding = new Set<ArrayBuffer>();
-  const lender = {
-    acquired: 0,
-    released: 0,
-    outstanding,
-    async acquire() {
-      lender.acquired++;
-      const b = new ArrayBuffer(bufferSize);
-      outstanding.add(b);
-      return b;
-    },
-    release(b: ArrayBuffer) {
-      lender.released++;
-      expect(outstanding.has(b), 'released a buffer that was not lent (or twice)').toBe(true);
-      outstanding.delete(b);
-    },
-  };
-  return lender;
-}
-
-describe('fileChunks: a read that fails part-way (EIO)', () => {
-  const sizes = { chunkSizeInBytes: 8192, marginInBytes: 4096 };
+describe('readFullSync (a worker reading its chunk): a read that fails part-way (EIO)', () => {
   const size = 100_000;
-  // At the very first byte, inside the first body, inside a margin (bytes a later chunk re-reads),
-  // on a chunk boundary, and deep in the file.
+  const want = 8192 + 4096;
+  // At the very first byte, inside a chunk, on a chunk boundary, and deep in the file.
   for (const failAt of [0, 5_000, 8192 + 1000, 3 * 8192, 77_777]) {
-    test(`EIO at byte ${failAt} → ReadError at ${failAt} carrying the EIO, every borrowed buffer given back`, async () => {
-      const fake = fakeFile(size, failAt);
-      const lender = countingLender(sizes.chunkSizeInBytes + sizes.marginInBytes);
-      const seen: number[] = [];
+    test(`EIO at byte ${failAt} → ReadError at ${failAt} carrying the EIO; chunks before it read whole`, () => {
+      const fake = fakeRead(size, failAt);
+      const chunkAt = Math.floor(failAt / 8192) * 8192;
       let caught: unknown;
       try {
-        for await (const chunk of fileChunks(fake.handle, sizes, lender)) {
-          seen.push(chunk.offset);
-          expect(chunk.offset + chunk.length).toBeLessThanOrEqual(failAt);
-          lender.release(chunk.buffer); // the consumer gives each chunk's buffer back, as scan() does
-        }
+        readFullSync(3, new Uint8Array(want), chunkAt, fake.read);
       } catch (error) {
         caught = error;
       }
@@ -219,24 +183,98 @@ describe('fileChunks: a read that fails part-way (EIO)', () => {
       expect(readError.offset).toBe(failAt);
       expect((readError.reason as NodeJS.ErrnoException).code).toBe('EIO');
       expect(readError.message).toMatch(/EIO/);
-      expect(lender.outstanding.size).toBe(0);
-      expect(lender.released).toBe(lender.acquired);
-      // Chunks before the failure were handed on, in order; none at or past it.
-      expect(seen).toEqual(seen.slice().sort((a, b) => a - b));
-      for (const offset of seen) expect(offset + sizes.chunkSizeInBytes + sizes.marginInBytes).toBeLessThanOrEqual(failAt);
+      if (chunkAt >= 8192) {
+        const view = new Uint8Array(8192);
+        expect(readFullSync(3, view, chunkAt - 8192, fake.read)).toBe(8192);
+        expect(Buffer.from(view).equals(fake.data.subarray(chunkAt - 8192, chunkAt))).toBe(true);
+      }
     });
   }
 
-  test('without a fault the same fake file is read whole (the fake is sound)', async () => {
-    const fake = fakeFile(size, Number.POSITIVE_INFINITY);
-    const lender = countingLender(sizes.chunkSizeInBytes + sizes.marginInBytes);
-    let covered = 0;
-    for await (const chunk of fileChunks(fake.handle, sizes, lender)) {
-      covered = Math.max(covered, chunk.offset + chunk.length);
-      lender.release(chunk.buffer);
+  test('without a fault the fake file is read whole, through short reads, and a read past the end is short', () => {
+    const fake = fakeRead(size, Number.POSITIVE_INFINITY);
+    const view = new Uint8Array(want);
+    expect(readFullSync(3, view, 0, fake.read)).toBe(want);
+    expect(Buffer.from(view).equals(fake.data.subarray(0, want))).toBe(true);
+    expect(readFullSync(3, view, size - 100, fake.read)).toBe(100);
+    expect(readFullSync(3, view, size, fake.read)).toBe(0);
+  });
+});
+
+describe('scanFileRanges: the chunks handed to workers that read them', () => {
+  const sizes = { chunkSizeInBytes: 8192, marginInBytes: 4096 };
+  const want = 8192 + 4096;
+  /** Ranges handed out for a file whose true size is `trueSize` (it may differ from the size at open), failing a read at `failAt`. */
+  async function ranges(sizeAtOpen: number, trueSize: number, failAt = Number.POSITIVE_INFINITY, slots = 3): Promise<number[]> {
+    const seen: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    await scanFileRanges(sizeAtOpen, sizes, new Slots(slots), async (range) => {
+      expect(range).toEqual({ offset: range.offset, want, bodyLength: 8192 });
+      seen.push(range.offset);
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight--;
+      const length = Math.max(0, Math.min(want, trueSize - range.offset, failAt - range.offset));
+      return { length, failed: failAt < range.offset + want && failAt < trueSize };
+    });
+    expect(most).toBeLessThanOrEqual(slots);
+    return seen;
+  }
+
+  test('a file of 100,000 bytes: the chunks of the old positioned reads (0, 8192, … until one reads short)', async () => {
+    expect(await ranges(100_000, 100_000)).toEqual(chunkStarts(100_000, 8192, 4096));
+  });
+
+  test('exactly one chunk + margin: a second chunk for the margin bytes (its body)', async () => {
+    expect(await ranges(want, want)).toEqual([0, 8192]);
+  });
+
+  test('size 0 at open (procfs): one chunk is read anyway, and followed while reads come back full', async () => {
+    expect(await ranges(0, 0)).toEqual([0]);
+    expect(await ranges(0, 30_000)).toEqual(chunkStarts(30_000, 8192, 4096));
+  });
+
+  test('a file that grew after it was opened is followed to its new end', async () => {
+    expect(await ranges(20_000, 70_000)).toEqual(chunkStarts(70_000, 8192, 4096));
+  });
+
+  test('a read that fails: the other chunks are still handed out (a bad sector costs only the chunks over it)', async () => {
+    expect(await ranges(100_000, 100_000, 3 * 8192 + 10, 1)).toEqual(chunkStarts(100_000, 8192, 4096));
+  });
+
+  test('a file that grew, then a read that fails: following it stops there', async () => {
+    expect(await ranges(20_000, 70_000, 30_000)).toEqual([0, 8192, 16384, 24576]);
+  });
+});
+
+/** The chunk starts of a file of `size` bytes: every chunk until one reads short (less than body + margin). */
+function chunkStarts(size: number, chunk: number, margin: number): number[] {
+  const out: number[] = [];
+  for (let offset = 0; ; offset += chunk) {
+    out.push(offset);
+    if (size - offset < chunk + margin) return out;
+  }
+}
+
+describe.concurrent('a read that fails part-way, end to end (DUMPGUARD_TEST_FAULT=read-eio@N in the workers)', () => {
+  test('a bad sector at byte 200,000 of a 600 KB file, 64 KiB chunks → exit 2, one error at 200000, keys before and after it found, the lost bytes a skipped range', async ({ expect }) => {
+    const bytes = Buffer.concat([pseudoRandomBytes(1000, 21), Buffer.from(pem), pseudoRandomBytes(600_000, 22)]);
+    Buffer.from(pem).copy(bytes, 400_000);
+    const file = put('eio.bin', bytes);
+    for (const jobs of ['1', '2']) {
+      const r = await runMeasured(['scan', file, '--format', 'json', '--chunk-size', '64k', '--jobs', jobs], { env: { DUMPGUARD_TEST_FAULT: 'read-eio@200000' }, killAfterMs: 20_000 });
+      expectHealthy(r, 2);
+      const doc = JSON.parse(r.stdoutText);
+      expect(doc.errors).toEqual([{ path: file, offset: 200_000, message: 'read failed at offset 200000: EIO: i/o error, read' }]);
+      expect(doc.findings.map((f: { offset: number; detector: string }) => [f.offset, f.detector])).toEqual([
+        [1000, 'pem'],
+        [400_000, 'pem'],
+      ]);
+      // The chunk with the bad sector in its body is read up to it; the rest of its body is lost.
+      expect(doc.summary.perFile[0].skippedRanges).toEqual([{ from: 200_000, to: 3 * 65536 + 65536, reason: 'read failed' }]);
+      expect(doc.summary.perFile[0].scannedBytes).toBe(bytes.length - (4 * 65536 - 200_000));
+      expect(r.stderrText).toContain(`dumpguard: error: ${file} @200000: read failed at offset 200000: EIO`);
     }
-    expect(covered).toBe(size);
-    expect(lender.outstanding.size).toBe(0);
-    expect(lender.released).toBe(lender.acquired);
   });
 });
