@@ -1,10 +1,47 @@
 #!/usr/bin/env node
 // The bin: everything testable lives in run.ts.
-import { run } from './run.js';
+import { statSync } from 'node:fs';
+import os from 'node:os';
+import { closeEarlyPool, startPoolEarly } from './pool/pool.js';
+
+// A scan's first worker thread starts loading while the rest of the program does (run.ts is
+// loaded after it, on purpose). The thread count is read from the arguments the way commander
+// will; a guess that turns out wrong only costs a thread.
+if (process.argv[2] === 'scan') {
+  try {
+    startPoolEarly(jobsOf(process.argv) ?? os.availableParallelism(), process.argv.slice(3).some(isLargeFile));
+  } catch {
+    // A head start, never a requirement: the scan makes its own pool.
+  }
+}
+const { run } = await import('./run.js');
 
 // A reader that stops early (`dumpguard scan … | head`) is not a failure of the scan.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
 });
 
-process.exitCode = await run(process.argv);
+try {
+  process.exitCode = await run(process.argv);
+} finally {
+  await closeEarlyPool();
+}
+
+/** Large enough that every worker will have chunks to scan. */
+function isLargeFile(arg: string): boolean {
+  try {
+    return statSync(arg, { throwIfNoEntry: false })?.isFile() === true && statSync(arg).size >= 64 * 1024 * 1024;
+  } catch {
+    return false;
+  }
+}
+
+function jobsOf(argv: readonly string[]): number | undefined {
+  for (let i = 3; i < argv.length; i++) {
+    const inline = /^--jobs=(\d+)$/.exec(argv[i]);
+    const value = inline ? inline[1] : (argv[i] === '--jobs' || argv[i] === '-j') && /^\d+$/.test(argv[i + 1] ?? '') ? argv[i + 1] : undefined;
+    // Out of range is commander's to report; the head start is then for the default.
+    if (value !== undefined) return Number(value) >= 1 && Number(value) <= 256 ? Number(value) : undefined;
+  }
+  return undefined;
+}

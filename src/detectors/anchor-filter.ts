@@ -12,6 +12,7 @@ export interface FilterNeedle {
 
 export interface FilterPlan {
   readonly count: number;
+  readonly longestNeedle: number;
   /** Nibble tables, bucket table, needle entries and needle bytes, as written to the module's memory. */
   readonly image: Uint8Array;
   /** Output bytes one 16-position block may need: every needle at every lane. */
@@ -102,7 +103,7 @@ export function planFilter(needles: readonly FilterNeedle[]): FilterPlan | undef
       bytesAt += needle.length;
     }
   }
-  return { count: needles.length, image, reserve: 16 * 8 * needles.length };
+  return { count: needles.length, longestNeedle: Math.max(...needles.map((n) => n.needle.length)), image, reserve: 16 * 8 * needles.length };
 }
 
 /**
@@ -164,10 +165,10 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 /**
  * Calls onHit(needle id, start) for every whole occurrence of every planned needle in
- * `haystack`, in ascending order per needle. False when the filter is not available (no
+ * `haystack` whose fingerprint starts in [from, to), in ascending order per needle. False when the filter is not available (no
  * module, or a haystack too large for it): the caller searches in JS.
  */
-export function filterSearch(haystack: Uint8Array, plan: FilterPlan, onHit: (id: number, start: number) => void): boolean {
+export function filterSearch(haystack: Uint8Array, plan: FilterPlan, onHit: (id: number, start: number) => void, from = 0, to = haystack.length): boolean {
   const wasm = loadEngine();
   if (!wasm || haystack.length > maximumFilterLength) return false;
   const data = place(wasm, haystack);
@@ -178,13 +179,18 @@ export function filterSearch(haystack: Uint8Array, plan: FilterPlan, onHit: (id:
     planInMemory = plan;
   }
   const out = new Int32Array(wasm.memory.buffer, outAddress, outLength / 4);
-  for (let from = 0; ; ) {
-    const stop = wasm.scan(data, haystack.length, from, haystack.length, outAddress, outAddress + outLength, plan.reserve, bucketsAddress);
+  for (let at = from; ; ) {
+    const stop = wasm.scan(data, haystack.length, at, to, outAddress, outAddress + outLength, plan.reserve, bucketsAddress);
     const written = (new Int32Array(wasm.memory.buffer, 124, 1)[0] - outAddress) / 4;
     for (let k = 0; k < written; k += 2) onHit(out[k + 1], out[k]);
-    if (stop >= haystack.length) return true;
-    from = stop;
+    if (stop >= to) return true;
+    at = stop;
   }
+}
+
+/** Whether `view` lies in the module's memory (a pinned chunk): searched there in place, piece by piece. */
+export function isFilterMemory(view: Uint8Array): boolean {
+  return engine !== undefined && engine !== null && view.buffer === engine.memory.buffer;
 }
 
 /**

@@ -109,13 +109,22 @@ export class Slots {
  * The same contract as readFull, synchronously, for a worker reading its own chunk (a
  * worker has nothing else to do meanwhile). `read` is fs.readSync unless a test fakes it.
  */
-export function readFullSync(fd: number, view: Uint8Array, position: number, read: (fd: number, view: Uint8Array, offset: number, length: number, position: number) => number = readSync): number {
+export function readFullSync(
+  fd: number,
+  view: Uint8Array,
+  position: number,
+  read: (fd: number, view: Uint8Array, offset: number, length: number, position: number) => number = readSync,
+  /** Called after each read with the bytes filled so far; reads are then at most `piece` bytes. */
+  progress?: { piece: number; filled(length: number): void },
+): number {
   let length = 0;
+  const most = progress?.piece ?? view.length;
   try {
     while (length < view.length) {
-      const bytesRead = read(fd, view, length, view.length - length, position + length);
+      const bytesRead = read(fd, view, length, Math.min(most, view.length - length), position + length);
       if (bytesRead === 0) break;
       length += bytesRead;
+      progress?.filled(length);
     }
   } catch (error) {
     throw new ReadError(position + length, error);

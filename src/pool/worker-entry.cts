@@ -2,12 +2,34 @@
 // on its worker file first, and Node 20's require() of an ES module (require(esm)) can abort
 // the whole process with an internal assertion (seen here: CreateRequiredModuleFacade). From a
 // CommonJS entry the ES worker is only ever loaded with import().
-import type { ChunkTask } from './worker.js';
+import path = require('node:path');
+import type { ChunkResult, ChunkTask } from './worker.js';
 
-type Handler = (task: ChunkTask) => unknown;
-let handler: Promise<Handler> | undefined;
+type Handler = (task: ChunkTask) => ChunkResult;
+// Loaded as the thread starts, not at its first task: the main thread is still loading and
+// reading then, and the two start-ups overlap.
+const handler: Promise<Handler> = import('./worker.js').then((module) => module.default);
+// A failed load is the first task's error, not an unhandled rejection of an idle thread.
+handler.catch(() => {});
+
+// A result whose buffer goes back by transfer, not by copy, is one piscina's worker side has
+// marked movable. Piscina.move() would do it, but loading piscina's main module in every
+// worker (its pool, histograms, timers) was a third of a worker's start-up; its worker side
+// has already loaded the small module that marks values, so it is taken from there (the
+// version is pinned; test/pool.test.ts checks that buffers come back transferred).
+const { markMovable } = require(path.join(path.dirname(require.resolve('piscina')), 'common.js')) as { markMovable(value: object): void };
 
 export = async function runTask(task: ChunkTask): Promise<unknown> {
-  handler ??= import('./worker.js').then((module) => module.default);
-  return (await handler)(task);
+  const result = (await handler)(task);
+  if (!result.buffer) return result;
+  const movable = {
+    get [Symbol.for('Piscina.transferable')]() {
+      return [result.buffer];
+    },
+    get [Symbol.for('Piscina.valueOf')]() {
+      return result;
+    },
+  };
+  markMovable(movable);
+  return movable;
 };

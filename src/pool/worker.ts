@@ -1,9 +1,9 @@
-// Runs the enabled detectors over one chunk. Receives the chunk's buffer by transfer and
-// gives it back by transfer, with only small, already redacted matches beside it.
+// Runs the enabled detectors over one chunk: a range of a file it reads itself, or a buffer
+// received by transfer and given back (worker-entry.cts), with only small, already redacted
+// matches beside it.
 import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
-import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { findAnchors } from '../detectors/anchors.js';
+import { anchorSearchWhileFilling, findAnchors } from '../detectors/anchors.js';
 import { pinChunkBuffer, unpinChunkBuffer } from '../detectors/anchor-filter.js';
 import { runnableDetectors } from '../detectors/index.js';
 import { describeError } from '../errors.js';
@@ -56,7 +56,7 @@ function contentDigest(bytes: Uint8Array): string {
 // Failpoints for the test suite, so the fail-closed paths are exercised for real.
 const fault = process.env.DUMPGUARD_TEST_FAULT;
 
-export default function scanChunk(task: ChunkTask): unknown {
+export default function scanChunk(task: ChunkTask): ChunkResult {
   try {
     return scanTask(task);
   } finally {
@@ -64,15 +64,23 @@ export default function scanChunk(task: ChunkTask): unknown {
   }
 }
 
-function scanTask(task: ChunkTask): unknown {
+function scanTask(task: ChunkTask): ChunkResult {
   if (fault === 'worker-crash') process.exit(3);
   let bytes: Uint8Array;
   let before = task.before;
   let bodyLength = task.bodyLength;
   let readError: ChunkResult['readError'];
+  const enabled = task.raw ? [] : runnableDetectors(task.detectorIds);
+  const needles = enabled.flatMap((d) => d.anchors ?? []);
+  // The anchors are searched piece by piece as the chunk is read, while each piece is in cache.
+  let search: ReturnType<typeof anchorSearchWhileFilling> | undefined;
+  const searchWhileReading = (view: Uint8Array, behind: number) => {
+    const found = (search = anchorSearchWhileFilling(view.subarray(behind), needles));
+    return { piece: readPieceInBytes, filled: (length: number) => found.advance(length - behind) };
+  };
   if (task.read) {
-    const range = readRange(task.read, task.length);
-    if (range.readError && task.raw) return { matches: [], failures: [], length: range.bytes.length, readError: range.readError } satisfies ChunkResult;
+    const range = readRange(task.read, task.length, task.raw ? undefined : searchWhileReading);
+    if (range.readError && task.raw) return { matches: [], failures: [], length: range.bytes.length, readError: range.readError };
     ({ bytes, readError } = range);
     if (range.before) before = range.before;
     // A short read is the file's end: a chunk's body is then all it read (no chunk follows);
@@ -83,10 +91,9 @@ function scanTask(task: ChunkTask): unknown {
   } else bytes = new Uint8Array(task.buffer!, 0, task.length);
   const matches: Match[] = [];
   const failures: ChunkResult['failures'] = [];
-  if (task.raw) return transferBack({ buffer: task.buffer, length: bytes.length, matches, failures, raw: runRawTask(task.raw, bytes, bodyLength) });
-  const enabled = runnableDetectors(task.detectorIds);
-  // One blocked search for every detector's anchors: the chunk is read from memory once.
-  const anchors = findAnchors(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), enabled.flatMap((d) => d.anchors ?? []));
+  if (task.raw) return { buffer: task.buffer, length: bytes.length, matches, failures, raw: runRawTask(task.raw, bytes, bodyLength) };
+  // One search for every detector's anchors.
+  const anchors = search ? search.finish(bytes.length) : findAnchors(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), needles);
   for (const detector of enabled) {
     try {
       if (fault === 'detector-throw') throw new Error('injected detector fault');
@@ -107,8 +114,11 @@ function scanTask(task: ChunkTask): unknown {
     }
   }
   if (task.profileOffset !== undefined) result.entropy = chunkEntropy(bytes, bodyLength, task.profileOffset);
-  return transferBack(result);
+  return result;
 }
+
+/** Reads of a chunk in pieces that stay in a core's L2 cache (2 MiB here) until searched. */
+const readPieceInBytes = 256 * 1024;
 
 /** The worker's own chunk buffer when the anchor search's memory cannot hold it, reused task after task. */
 let own = new Uint8Array(0);
@@ -118,7 +128,7 @@ let own = new Uint8Array(0);
  * before them for a detector's look-behind, in one read: into the anchor search's memory,
  * pinned until the task ends (a worker runs one task at a time).
  */
-function readRange(read: NonNullable<ChunkTask['read']>, length: number): { bytes: Uint8Array; before?: Uint8Array; readError?: ChunkResult['readError'] } {
+function readRange(read: NonNullable<ChunkTask['read']>, length: number, filling?: (view: Uint8Array, behind: number) => { piece: number; filled(length: number): void } | undefined): { bytes: Uint8Array; before?: Uint8Array; readError?: ChunkResult['readError'] } {
   const behind = Math.min(read.behind ?? 0, read.position);
   let view = pinChunkBuffer(behind + length);
   if (!view) {
@@ -128,7 +138,7 @@ function readRange(read: NonNullable<ChunkTask['read']>, length: number): { byte
   let got: number;
   let readError: ChunkResult['readError'];
   try {
-    got = readFullSync(read.fd, view, read.position - behind, failingRead);
+    got = readFullSync(read.fd, view, read.position - behind, failingRead, filling?.(view, behind));
   } catch (error) {
     const failure = error as ReadError;
     got = failure.offset - (read.position - behind);
@@ -152,15 +162,3 @@ const failingRead = (() => {
     return readSync(fd, view, offset, position < badFrom ? Math.min(length, badFrom - position) : length, position);
   };
 })();
-
-function transferBack(result: ChunkResult): unknown {
-  if (!result.buffer) return result;
-  return move({
-    get [transferableSymbol]() {
-      return [result.buffer];
-    },
-    get [valueSymbol]() {
-      return result;
-    },
-  } as never);
-}
