@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readArmor } from '../../src/detectors/pem-armor.js';
 import { pemDetector } from '../../src/detectors/pem.js';
 import type { Match } from '../../src/types.js';
 import { asCrlf, fingerprintOf, indented, jsonEscaped, pkcs8Pem, pseudoRandomBytes, testKeys, utf16le, withoutFinalNewline } from '../helpers/keys.js';
@@ -278,6 +279,34 @@ describe('negatives: never findings', () => {
     const compressed = gzipSync(Buffer.from(lines.join('\n')), { level: 1 });
     expect(compressed.length).toBeGreaterThanOrEqual(64 * 1024 * 1024);
     expect(scanAll(compressed.subarray(0, 64 * 1024 * 1024))).toEqual([]);
+  });
+});
+
+describe('a bare label followed by prose is not read as an armor', () => {
+  const log = Array.from({ length: 400 }, (_, i) => `2024-05-${String(1 + (i % 28)).padStart(2, '0')}T01:18:34.427Z INFO [auth] POST /login 401 user=u${i} reason=bad_password`).join('\n');
+  test('a log after the label: its timestamped lines are not armor headers, and the armor ends at the label', () => {
+    const text = Buffer.from(`-----BEGIN RSA PRIVATE KEY-----\n${log}\n`, 'latin1');
+    const armor = readArmor(text, text.length);
+    // "2024" is base64; the dash after it ends the armor (no END line there).
+    expect(armor).toMatchObject({ label: 'RSA PRIVATE KEY', headers: [], base64: '2024', complete: false });
+    expect(armor!.end).toBe('-----BEGIN RSA PRIVATE KEY-----\n2024'.length);
+    expect(scanAll(text)).toEqual([]);
+  });
+  test('words after the label (a sentence, not base64 lines): the body stops at the first blank between two of them', () => {
+    const text = Buffer.from(`-----BEGIN PRIVATE KEY----- not found in the configured keystore so the server falls back to the default key of the vendor\n`, 'latin1');
+    const armor = readArmor(text, text.length);
+    expect(armor!.base64).toBe('not');
+    expect(scanAll(text)).toEqual([]);
+  });
+  test('real headers still are headers (RFC 1421 Proc-Type and DEK-Info, indented base64 lines)', () => {
+    const pem = keys.rsa.privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'test' }) as string;
+    const armor = readArmor(Buffer.from(pem, 'latin1'), pem.length);
+    expect(armor!.headers.map((h) => h.split(':')[0])).toEqual(['Proc-Type', 'DEK-Info']);
+    expect(armor!.complete).toBe(true);
+    const pkcs8 = pkcs8Pem(keys.ec.privateKey);
+    const text = indented(pkcs8);
+    const indentedArmor = readArmor(Buffer.from(text, 'latin1'), text.length);
+    expect(indentedArmor).toMatchObject({ complete: true, base64: pkcs8.split('\n').filter((l) => l && !l.startsWith('-----')).join('') });
   });
 });
 
