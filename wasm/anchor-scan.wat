@@ -1,4 +1,5 @@
-;; The multi-needle anchor search (src/detectors/anchor-filter.ts drives it).
+;; The multi-needle anchor search (src/detectors/anchor-filter.ts drives it), and the raw-key
+;; search's word probe below.
 ;;
 ;; Teddy, the SIMD filter of Hyperscan and Rust's aho-corasick: every needle is reduced to a
 ;; fingerprint of 2 or 3 bytes and put in one of 8 buckets. For each fingerprint position j
@@ -149,6 +150,52 @@
                 (br $blocks)))))
         (local.set $i (local.get $pageEnd))
         (br $pages)))
+    (i32.store offset=124 (i32.const 0) (local.get $out))
+    (local.get $to))
+
+  ;; The raw-key search's word probe (src/raw/occurrences.ts): one 32-bit word in every `step`
+  ;; words of [from, to) is looked up in an open-addressing table of pattern words (keys,
+  ;; refs: 0 = empty slot), behind a 65536-bit filter of the hash's top 16 bits. Every slot
+  ;; whose key equals the word is written as (word index, slot), in probe order: JS confirms
+  ;; the whole pattern. Stops early, before a word, when fewer than `reserve` output bytes
+  ;; are left (the longest probe chain's worth); returns the word index to resume from.
+  (func (export "probe")
+    (param $data i32) (param $from i32) (param $to i32) (param $step i32)
+    (param $keys i32) (param $refs i32) (param $mask i32) (param $shift i32) (param $filter i32)
+    (param $out i32) (param $outEnd i32) (param $reserve i32)
+    (result i32)
+    (local $i i32) (local $word i32) (local $product i32) (local $top i32) (local $h i32) (local $r i32)
+    (local.set $i (local.get $from))
+    (block $done
+      (loop $words
+        (br_if $done (i32.ge_u (local.get $i) (local.get $to)))
+        (if (i32.gt_s (i32.add (local.get $out) (local.get $reserve)) (local.get $outEnd))
+          (then
+            (i32.store offset=124 (i32.const 0) (local.get $out))
+            (return (local.get $i))))
+        (local.set $word (i32.load (i32.add (local.get $data) (i32.shl (local.get $i) (i32.const 2)))))
+        (if (local.get $word)
+          (then
+            (local.set $product (i32.mul (local.get $word) (i32.const 0x9e3779b1)))
+            (local.set $top (i32.shr_u (local.get $product) (i32.const 16)))
+            (if (i32.and
+                  (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $top) (i32.const 5)) (i32.const 2))))
+                  (i32.shl (i32.const 1) (i32.and (local.get $top) (i32.const 31))))
+              (then
+                (local.set $h (i32.shr_u (local.get $product) (local.get $shift)))
+                (block $chainDone
+                  (loop $chain
+                    (local.set $r (i32.load (i32.add (local.get $refs) (i32.shl (local.get $h) (i32.const 2)))))
+                    (br_if $chainDone (i32.eqz (local.get $r)))
+                    (if (i32.eq (i32.load (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2)))) (local.get $word))
+                      (then
+                        (i32.store offset=0 (local.get $out) (local.get $i))
+                        (i32.store offset=4 (local.get $out) (local.get $h))
+                        (local.set $out (i32.add (local.get $out) (i32.const 8)))))
+                    (local.set $h (i32.and (i32.add (local.get $h) (i32.const 1)) (local.get $mask)))
+                    (br $chain)))))))
+        (local.set $i (i32.add (local.get $i) (local.get $step)))
+        (br $words)))
     (i32.store offset=124 (i32.const 0) (local.get $out))
     (local.get $to))
 )

@@ -22,6 +22,7 @@ export interface FilterPlan {
 interface Engine {
   memory: WebAssembly.Memory;
   scan(data: number, dataLength: number, from: number, to: number, out: number, outEnd: number, reserve: number, buckets: number): number;
+  probe(data: number, from: number, to: number, step: number, keys: number, refs: number, mask: number, shift: number, filter: number, out: number, outEnd: number, reserve: number): number;
 }
 
 const bucketCount = 8;
@@ -201,6 +202,7 @@ export function isFilterMemory(view: Uint8Array): boolean {
 function place(wasm: Engine, haystack: Uint8Array): number | undefined {
   const size = () => wasm.memory.buffer.byteLength;
   if (haystack.buffer === wasm.memory.buffer) return haystack.byteOffset + haystack.length + slack <= size() ? haystack.byteOffset : undefined;
+  probeTableInMemory = undefined;
   // Beside a pinned chunk: the scratch room reserved after it (a decompressed stream's bytes).
   const at = pinnedLength > 0 ? align(dataAddress + pinnedLength + slack) : dataAddress;
   if (at + haystack.length + slack > size()) {
@@ -234,4 +236,59 @@ export function pinChunkBuffer(length: number): Uint8Array | undefined {
 
 export function unpinChunkBuffer(): void {
   pinnedLength = 0;
+}
+
+/** The raw search's word table, as src/raw/occurrences.ts builds it. */
+export interface ProbeTable {
+  readonly key: Int32Array;
+  readonly ref: Int32Array;
+  readonly filter: Int32Array;
+  readonly mask: number;
+  readonly shift: number;
+}
+
+/** The table in the scratch room, and the longest probe chain (output reserved per word). */
+let probeTableInMemory: { table: ProbeTable; at: number; longestChain: number } | undefined;
+
+/**
+ * Calls onCandidate(word index, slot) for every word i in [from, to), i a multiple of `step`,
+ * of the pinned chunk `view`, and every slot of `table` whose key equals it, in word order,
+ * then probe order (the order of the JS loop it replaces). False when it cannot run here (no
+ * module, `view` not pinned, a table too big for the scratch room): the caller probes in JS.
+ */
+export function filterProbe(view: Uint8Array, table: ProbeTable, from: number, to: number, step: number, onCandidate: (word: number, slot: number) => void): boolean {
+  const wasm = loadEngine();
+  if (!wasm || !isFilterMemory(view) || pinnedLength === 0 || from % step !== 0) return false;
+  const tableAt = align(dataAddress + pinnedLength + slack);
+  const size = table.key.length;
+  if (tableAt + 8 * size + table.filter.byteLength + slack > wasm.memory.buffer.byteLength || tableAt + 8 * size + table.filter.byteLength > tableAt + scratchLength) return false;
+  // Where the room is depends on the pinned chunk's length: the table is written again when it moves.
+  if (probeTableInMemory?.table !== table || probeTableInMemory.at !== tableAt) {
+    const memory = new Int32Array(wasm.memory.buffer, tableAt, 2 * size + table.filter.length);
+    memory.set(table.key, 0);
+    memory.set(table.ref, size);
+    memory.set(table.filter, 2 * size);
+    probeTableInMemory = { table, at: tableAt, longestChain: longestRun(table.ref) };
+  }
+  const reserve = 8 * (probeTableInMemory.longestChain + 1);
+  if (reserve > outLength / 2) return false;
+  const out = new Int32Array(wasm.memory.buffer, outAddress, outLength / 4);
+  for (let at = from; ; ) {
+    const stop = wasm.probe(view.byteOffset, at, to, step, tableAt, tableAt + 4 * size, table.mask, table.shift, tableAt + 8 * size, outAddress, outAddress + outLength, reserve);
+    const written = (new Int32Array(wasm.memory.buffer, 124, 1)[0] - outAddress) / 4;
+    for (let k = 0; k < written; k += 2) onCandidate(out[k], out[k + 1]);
+    if (stop >= to) return true;
+    at = stop;
+  }
+}
+
+/** The longest run of occupied slots (around the end too): no probe chain is longer. */
+function longestRun(ref: Int32Array): number {
+  let longest = 0;
+  let run = 0;
+  for (let k = 0; k < 2 * ref.length; k++) {
+    run = ref[k % ref.length] !== 0 ? run + 1 : 0;
+    longest = Math.max(longest, Math.min(run, ref.length));
+  }
+  return longest;
 }

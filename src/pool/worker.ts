@@ -10,7 +10,8 @@ import { describeError } from '../errors.js';
 import { readFullSync, type ReadError } from '../input/chunker.js';
 import { chunkEntropy, type ChunkEntropy } from '../entropy-profile.js';
 import { collectPublics } from '../raw/collect.js';
-import { runRawTask, type RawResult, type RawTask } from '../raw/task.js';
+import { runRawTask, tableFor, type RawResult, type RawTask } from '../raw/task.js';
+import { occurrenceSearchWhileFilling, type OccurrenceSearch } from '../raw/occurrences.js';
 import type { PublicValue } from '../raw/targets.js';
 import type { DetectorId, Match } from '../types.js';
 
@@ -78,8 +79,15 @@ function scanTask(task: ChunkTask): ChunkResult {
     const found = (search = anchorSearchWhileFilling(view.subarray(behind), needles));
     return { piece: readPieceInBytes, filled: (length: number) => found.advance(length - behind) };
   };
+  // The raw pass's word probe likewise.
+  let rawSearch: OccurrenceSearch | undefined;
+  const probeWhileReading = (raw: Extract<RawTask, { step: 'occurrences' }>) => (view: Uint8Array, behind: number) => {
+    const found = (rawSearch = occurrenceSearchWhileFilling(tableFor(raw), view.subarray(behind)));
+    return { piece: readPieceInBytes, filled: (length: number) => found.advance(length - behind) };
+  };
   if (task.read) {
-    const range = readRange(task.read, task.length, task.raw ? undefined : searchWhileReading);
+    const filling = task.raw ? (task.raw.step === 'occurrences' ? probeWhileReading(task.raw) : undefined) : searchWhileReading;
+    const range = readRange(task.read, task.length, filling);
     if (range.readError && task.raw) return { matches: [], failures: [], length: range.bytes.length, readError: range.readError };
     ({ bytes, readError } = range);
     if (range.before) before = range.before;
@@ -91,7 +99,7 @@ function scanTask(task: ChunkTask): ChunkResult {
   } else bytes = new Uint8Array(task.buffer!, 0, task.length);
   const matches: Match[] = [];
   const failures: ChunkResult['failures'] = [];
-  if (task.raw) return { buffer: task.buffer, length: bytes.length, matches, failures, raw: runRawTask(task.raw, bytes, bodyLength) };
+  if (task.raw) return { buffer: task.buffer, length: bytes.length, matches, failures, raw: runRawTask(task.raw, bytes, bodyLength, rawSearch) };
   // One search for every detector's anchors.
   const anchors = search ? search.finish(bytes.length) : findAnchors(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), needles);
   for (const detector of enabled) {

@@ -10,6 +10,7 @@
 // 64 big-endian bytes anywhere), 16 with Ed25519/X25519 keys (32 bytes anywhere), 128 with RSA
 // moduli alone. The cost is one probe per non-zero stride, whatever the number of patterns,
 // and the memory bandwidth of reading the chunk.
+import { filterProbe, isFilterMemory } from '../detectors/anchor-filter.js';
 import type { RawPattern } from './targets.js';
 
 export interface PatternTable {
@@ -104,34 +105,106 @@ export function buildPatternTable(patterns: readonly RawPattern[]): PatternTable
  * stride-aligned file offset (the raw pass cuts its chunks so) and the platform be little-endian.
  */
 export function findOccurrences(table: PatternTable, bytes: Uint8Array, bodyEnd: number, length: number, bodyStart = 0): Occurrence[] {
-  const out: Occurrence[] = [];
-  if (table.patterns.length === 0) return out;
-  const seen = new Set<string>();
-  const end = Math.min(length, bodyEnd + table.maxPatternLength) & ~3;
-  const words = end >>> 2;
-  const u32 = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, words) : new Uint32Array(bytes.slice(0, end).buffer, 0, words);
-  const { key: keys, ref, at, mask, shift, patterns, filter } = table;
+  const search = occurrenceSearchWhileFilling(table, bytes);
+  return search.finish(bodyEnd, length, bodyStart);
+}
+
+/**
+ * The occurrence search of a chunk being read into `bytes` in pieces (src/pool/worker.ts):
+ * advance(filled) probes the words of the bytes read so far while they are in cache, in the
+ * SIMD module's memory when the chunk is pinned there (src/detectors/anchor-filter.ts), else
+ * in JS at finish(); finish() confirms every candidate, in word order, as one loop over the
+ * whole chunk would.
+ */
+export interface OccurrenceSearch {
+  advance(filled: number): void;
+  finish(bodyEnd: number, length: number, bodyStart?: number): Occurrence[];
+}
+
+export function occurrenceSearchWhileFilling(table: PatternTable, bytes: Uint8Array): OccurrenceSearch {
   const step = table.strideInBytes >>> 2;
-  for (let i = 0; i < words && out.length < maximumOccurrencesPerChunk; i += step) {
+  const candidates = new CandidateList();
+  const onCandidate = (word: number, slot: number) => candidates.push(word, slot);
+  /** Words below this were probed (a multiple of step). */
+  let probed = 0;
+  /** Probes every word index below `to` (a multiple of step) not probed yet. */
+  const probeTo = (to: number) => {
+    if (table.patterns.length === 0 || to <= probed) return;
+    if (!filterProbe(bytes, table, probed, to, step, onCandidate)) {
+      if (probed > 0) return; // the module took the first pieces; it takes the rest at finish
+      probeInJs(table, bytes, to, onCandidate);
+    }
+    probed = to;
+  };
+  return {
+    advance(filled) {
+      // Pinned chunks only: elsewhere the JS probe runs once, at finish.
+      if (isFilterMemory(bytes)) probeTo(Math.floor(filled / 4 / step) * step);
+    },
+    finish(bodyEnd, length, bodyStart = 0) {
+      const out: Occurrence[] = [];
+      if (table.patterns.length === 0) return out;
+      const end = Math.min(length, bodyEnd + table.maxPatternLength) & ~3;
+      const words = end >>> 2;
+      probeTo(Math.ceil(words / step) * step);
+      const seen = new Set<string>();
+      const { at, patterns } = table;
+      const { word: wordOf, slot: slotOf, count } = candidates;
+      for (let k = 0; k < count; k++) {
+        const i = wordOf[k];
+        // Words probed past the chunk's end are not the chunk's; the cap is checked between words.
+        if (i >= words || (out.length >= maximumOccurrencesPerChunk && i !== wordOf[k - 1])) break;
+        const h = slotOf[k];
+        const r = table.ref[h];
+        const pattern = patterns[r - 1].bytes;
+        const start = i * 4 - at[h];
+        if (start < bodyStart || start >= bodyEnd || start + pattern.length > length) continue;
+        const id = `${r - 1}:${start}`;
+        if (seen.has(id) || !equalAt(bytes, start, pattern)) continue;
+        seen.add(id);
+        const prefix = patterns[r - 1].encodedPrefix;
+        out.push({ start, pattern: r - 1, encoded: prefix !== undefined && start >= prefix.length && equalAt(bytes, start - prefix.length, prefix) });
+      }
+      return out.sort((a, b) => a.start - b.start || a.pattern - b.pattern);
+    },
+  };
+}
+
+/** (word index, slot) pairs, in the order found. */
+class CandidateList {
+  word = new Int32Array(64);
+  slot = new Int32Array(64);
+  count = 0;
+  push(word: number, slot: number): void {
+    if (this.count === this.word.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.word = grow(this.word);
+      this.slot = grow(this.slot);
+    }
+    this.word[this.count] = word;
+    this.slot[this.count++] = slot;
+  }
+}
+
+/** The probe in JS: one aligned word in every stride of bytes[0, 4·words). */
+function probeInJs(table: PatternTable, bytes: Uint8Array, words: number, onCandidate: (word: number, slot: number) => void): void {
+  words = Math.min(words, bytes.length >>> 2);
+  const u32 = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, words) : new Uint32Array(bytes.slice(0, 4 * words).buffer, 0, words);
+  const { key: keys, ref, mask, shift, filter } = table;
+  const step = table.strideInBytes >>> 2;
+  for (let i = 0; i < words; i += step) {
     const word = u32[i] | 0;
     if (word === 0) continue;
     const product = Math.imul(word, MULTIPLIER);
     const top = product >>> 16;
     if ((filter[top >>> 5] & (1 << (top & 31))) === 0) continue;
     let h = product >>> shift;
-    for (let r = ref[h]; r !== 0; h = (h + 1) & mask, r = ref[h]) {
-      if (keys[h] !== word) continue;
-      const pattern = patterns[r - 1].bytes;
-      const start = i * 4 - at[h];
-      if (start < bodyStart || start >= bodyEnd || start + pattern.length > length) continue;
-      const id = `${r - 1}:${start}`;
-      if (seen.has(id) || !equalAt(bytes, start, pattern)) continue;
-      seen.add(id);
-      const prefix = patterns[r - 1].encodedPrefix;
-      out.push({ start, pattern: r - 1, encoded: prefix !== undefined && start >= prefix.length && equalAt(bytes, start - prefix.length, prefix) });
-    }
+    for (let r = ref[h]; r !== 0; h = (h + 1) & mask, r = ref[h]) if (keys[h] === word) onCandidate(i, h);
   }
-  return out.sort((a, b) => a.start - b.start || a.pattern - b.pattern);
 }
 
 function equalAt(bytes: Uint8Array, start: number, pattern: Uint8Array): boolean {

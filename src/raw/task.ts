@@ -1,6 +1,6 @@
 // The raw search's work in a worker thread: find the occurrences of public values in a chunk,
 // or test the candidates of a window. Only offsets and indexes go back, never bytes.
-import { buildPatternTable, findOccurrences, type PatternTable } from './occurrences.js';
+import { buildPatternTable, occurrenceSearchWhileFilling, type OccurrenceSearch, type PatternTable } from './occurrences.js';
 import { findInHprofArrays } from './hprof-arrays.js';
 import type { RawPattern, RawTarget } from './targets.js';
 import { verifyCandidates, type RawMatch, type VerifyTask } from './verify.js';
@@ -19,15 +19,22 @@ export interface RawResult {
 
 const tables = new Map<string, PatternTable>();
 
-export function runRawTask(task: RawTask, bytes: Uint8Array, bodyLength: number): RawResult {
-  if (task.step === 'verify') return { matches: verifyCandidates(bytes, task) };
+/** The pattern table of an occurrences task, built once per pattern set and worker. */
+export function tableFor(task: Extract<RawTask, { step: 'occurrences' }>): PatternTable {
   let table = tables.get(task.setId);
   if (!table) {
     if (tables.size >= 4) tables.delete(tables.keys().next().value!);
     table = buildPatternTable(task.patterns);
     tables.set(task.setId, table);
   }
-  const occurrences = findOccurrences(table, bytes, task.bodyStart + bodyLength, bytes.length, task.bodyStart).map((o) => ({ offset: task.offset + o.start, pattern: o.pattern, encoded: o.encoded }));
+  return table;
+}
+
+/** `search`: the occurrence search that probed the chunk while it was read, if one did. */
+export function runRawTask(task: RawTask, bytes: Uint8Array, bodyLength: number, search?: OccurrenceSearch): RawResult {
+  if (task.step === 'verify') return { matches: verifyCandidates(bytes, task) };
+  const found = (search ?? occurrenceSearchWhileFilling(tableFor(task), bytes)).finish(task.bodyStart + bodyLength, bytes.length, task.bodyStart);
+  const occurrences = found.map((o) => ({ offset: task.offset + o.start, pattern: o.pattern, encoded: o.encoded }));
   if (!task.hprofTargets) return { occurrences };
   return { occurrences, matches: findInHprofArrays(bytes, task.bodyStart, task.bodyStart + bodyLength, task.hprofTargets) };
 }
