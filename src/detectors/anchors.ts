@@ -105,6 +105,8 @@ function planFor(needle: Buffer): { key: string; window: Buffer; shift: number }
 
 /** Every position in `buffer` where a whole needle occurs, per needle (equal needles share one search). */
 export function findAnchors(buffer: Buffer, needles: readonly Buffer[], engine: 'auto' | 'js' = 'auto'): Map<Buffer, Int32Array> {
+  // Detectors without anchors (aes, entropy alone) need no pass at all.
+  if (needles.length === 0) return new Map();
   const { asked, searches } = prepare(needles);
   // One needle is memchr's job; for more, one SIMD pass looks for all of them at once.
   const plan = searches.length > 1 && engine === 'auto' ? filterPlanFor(searches) : undefined;
