@@ -187,6 +187,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     const skippedRanges: Array<{ from: number; to: number; reason: string }> = [];
     const inFlight: Promise<void>[] = [];
     const publicKeys = new FilePublicKeys();
+    /** Chunks the workers found all zeros (body and margin), for the raw search to skip. */
+    const zeroRanges: Array<[number, number]> = [];
     /** The file's own bytes' entropy profile, on request (a container's compressed bytes get none). */
     const profile = options.entropyProfile ? new EntropyProfileBuilder() : undefined;
     /** `into` is where the chunk's findings go (offsets in that byte stream); progress counts the file's own bytes only. */
@@ -256,6 +258,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           bytes = Math.max(bytes, range.offset + result.length);
           const failure = result.readError;
           // Read as far as it could be: a failed chunk's body ends at the failure (or its own end).
+          if (result.zeros && !failure) zeroRanges.push([range.offset, range.offset + result.length]);
           const bodyLength = failure ? Math.min(range.bodyLength, result.length) : result.length < range.want ? result.length : range.bodyLength;
           if (bodyLength > 0) absorb(range.offset, bodyLength, result, fileFindings);
           if (failure) {
@@ -339,7 +342,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           await Promise.all(inFlight);
           // Private keys in raw integer form, through the public keys seen (src/raw/search.ts): a second pass.
           if (detectorIds.includes('raw') && streams.length === 0 && !options.signal?.aborted) {
-            await searchRawKeysOfFile({ path: source.path, handle, size: bytes, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, run: (task) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: layout?.format }, publicKeys.targets(rawKnownTargets, options.deep ?? false, testKeys), fileFindings, fileErrors);
+            await searchRawKeysOfFile({ path: source.path, handle, size: bytes, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, zeroRanges, run: (task) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: layout?.format }, publicKeys.targets(rawKnownTargets, options.deep ?? false, testKeys), fileFindings, fileErrors);
           }
           // Heap dumps have objects, not mapped regions: say which object each finding is in.
           if (layout && fileFindings.length > 0) objects = await describeOffsets(layout.format, fileReader(handle), size, fileFindings.map((f) => f.offset));

@@ -11,6 +11,7 @@
 ;; Memory layout (addresses chosen by the caller, see anchor-filter.ts):
 ;;   0..95     nibble tables lo0 hi0 lo1 hi1 lo2 hi2 (16 bytes each)
 ;;   96..111   scratch: the lane masks of a block with candidates
+;;   120       set to 1 when a page with a non-zero byte was scanned
 ;;   124       the output pointer after a call
 ;;   buckets   8 × (i32 first needle entry address, i32 entry count)
 ;;   entries   16 bytes each: i32 needle bytes address, i32 length, i32 shift, i32 needle id
@@ -68,6 +69,8 @@
 
         (if (v128.any_true (local.get $any))
           (then
+            ;; Seen: a non-zero byte (the caller clears the flag at 120 per chunk).
+            (i32.store8 offset=120 (i32.const 0) (i32.const 1))
             (local.set $w (local.get $i))
             (block $pageDone
               (loop $blocks

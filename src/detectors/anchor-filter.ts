@@ -292,3 +292,15 @@ function longestRun(ref: Int32Array): number {
   }
   return longest;
 }
+
+/** Clears the module's "a non-zero byte was scanned" flag (wasm/anchor-scan.wat, address 120). */
+export function clearNonZeroSeen(): void {
+  const wasm = loadEngine();
+  if (wasm) new Uint8Array(wasm.memory.buffer)[120] = 0;
+}
+
+/** Whether a scan since clearNonZeroSeen() met a non-zero byte; true without the module. */
+export function nonZeroSeen(): boolean {
+  const wasm = loadEngine();
+  return !wasm || new Uint8Array(wasm.memory.buffer)[120] !== 0;
+}

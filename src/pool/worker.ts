@@ -38,6 +38,8 @@ export interface ChunkResult {
   buffer?: ArrayBuffer;
   /** Bytes the chunk had (those the worker read, for a `read` task). */
   length: number;
+  /** A `read` task's bytes were all zeros (a hole of a sparse core): the raw search need not read them again. */
+  zeros?: boolean;
   /** A `read` task's read failed at this absolute offset: nothing was scanned. */
   readError?: { offset: number; message: string };
   matches: Match[];
@@ -113,7 +115,7 @@ function scanTask(task: ChunkTask): ChunkResult {
       failures.push({ detector: detector.id, message: describeError(error) });
     }
   }
-  const result: ChunkResult = { buffer: task.buffer, length: bytes.length, matches, failures, ...(readError ? { readError } : {}) };
+  const result: ChunkResult = { buffer: task.buffer, length: bytes.length, matches, failures, ...(readError ? { readError } : {}), ...(search?.onlyZeros() ? { zeros: true } : {}) };
   if (task.detectorIds.includes('raw')) {
     try {
       result.publics = collectPublics(bytes, bodyLength, anchors);

@@ -44,6 +44,12 @@ export interface RawSearchHost {
   slots: Slots;
   /** Bytes one worker buffer takes per task (the first pass's chunk + margin). */
   bufferSizeInBytes: number;
+  /**
+   * Ranges of the file the first pass read as all zeros (holes of a sparse core: most of a
+   * real one). No public value is all zeros, so no occurrence lies inside one: a chunk of the
+   * second pass within them is not read again.
+   */
+  zeroRanges?: ReadonlyArray<readonly [number, number]>;
   run(task: ChunkTask): Promise<ChunkResult>;
   signal?: AbortSignal;
   deep: boolean;
@@ -125,9 +131,13 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   const occurrences: Array<{ offset: number; pattern: number; encoded: boolean }> = [];
   const arrayMatches: Array<RawMatch & { offset: number }> = [];
   const inFlight: Promise<void>[] = [];
+  const zeros = mergedRanges(host.zeroRanges ?? []);
+  let zero = 0;
   for (let offset = 0; offset < host.size && !host.signal?.aborted; offset += chunkSizeInBytes) {
     const readFrom = Math.max(0, offset - lookBehindInBytes);
     const readTo = Math.min(host.size, offset + chunkSizeInBytes + marginInBytes);
+    while (zero < zeros.length && zeros[zero][1] <= readFrom) zero++;
+    if (zero < zeros.length && zeros[zero][0] <= readFrom && readTo <= zeros[zero][1]) continue;
     const bodyStart = offset - readFrom;
     const bodyLength = Math.max(0, Math.min(chunkSizeInBytes, readTo - offset));
     const raw: RawTask = { step: 'occurrences', offset: readFrom, bodyStart, setId, patterns, ...(hprof ? { hprofTargets: [...targets] } : {}) };
@@ -194,6 +204,17 @@ async function runInSlot(host: RawSearchHost, from: number, to: number, task: Om
   } finally {
     host.slots.release();
   }
+}
+
+/** Sorted, with touching and overlapping ranges joined. */
+export function mergedRanges(ranges: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const merged: Array<[number, number]> = [];
+  for (const [from, to] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    const last = merged[merged.length - 1];
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  return merged;
 }
 
 /** Bytes read before each window: a candidate's allocation header (8 bytes) is looked at wherever the window starts. */

@@ -14,7 +14,10 @@ import { tempTree } from '../helpers/temp-tree.js';
 import { prng } from '../helpers/random.js';
 import { collectPublics } from '../../src/raw/collect.js';
 import { verifyCandidates } from '../../src/raw/verify.js';
-import { DEFAULT_RADII, toTarget } from '../../src/raw/search.js';
+import { DEFAULT_RADII, mergedRanges, searchRawKeys, toTarget } from '../../src/raw/search.js';
+import { Slots } from '../../src/input/chunker.js';
+import type { ChunkResult, ChunkTask } from '../../src/pool/worker.js';
+import type { FileHandle } from 'node:fs/promises';
 
 const tree = tempTree('dumpguard-raw-');
 
@@ -115,6 +118,58 @@ describe('RSA primes', () => {
     ]));
     expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([]);
   }, 30_000);
+});
+
+describe('holes of a sparse core', () => {
+  test('chunks the first pass read as all zeros are not read again: the primes between holes are found, the same for any chunk size', async () => {
+    const p = jwkMember(rsa, 'p');
+    const q = jwkMember(rsa, 'q');
+    // 24 MiB: a hole, a mapped region with the SPKI, n and the primes (BIGNUM form), a hole, and the public key again at the end.
+    const region = 20 << 20;
+    const bytes = Buffer.alloc(24 << 20);
+    pseudoRandomBytes(1 << 20, 11).copy(bytes, region);
+    spki(rsa).copy(bytes, region + 1001);
+    inForm(jwkMember(rsa, 'n'), 'raw-le').copy(bytes, region + 80_000);
+    inForm(p, 'raw-le').copy(bytes, region + 100_008);
+    inForm(q, 'raw-le').copy(bytes, region + 120_008);
+    spki(rsa).copy(bytes, bytes.length - 2000);
+    const file = tree.put('sparse-core.bin', bytes);
+    const expected = [
+      { offset: region + 100_008, length: 128, kind: 'rsa-private-key', encoding: 'raw-le', fingerprint: fingerprintOf(rsa), severity: 'high' },
+      { offset: region + 120_008, length: 128, kind: 'rsa-private-key', encoding: 'raw-le', fingerprint: fingerprintOf(rsa), severity: 'high' },
+    ];
+    for (const chunkSizeInBytes of [1 << 20, 8 << 20]) expect(summary((await scan([file], { jobs: 2, chunkSizeInBytes })).findings)).toEqual(expected);
+  });
+
+  test('the second pass reads only the chunks outside the zero ranges', async () => {
+    const targets = collectPublics(new Uint8Array(spki(rsa)), spki(rsa).length).map((v) => toTarget(v)!);
+    const reads: Array<[number, number]> = [];
+    const host = {
+      path: 'fake',
+      handle: { fd: -1 } as FileHandle,
+      size: 64 << 20,
+      slots: new Slots(3),
+      bufferSizeInBytes: (8 << 20) + 65536,
+      deep: false,
+      // Zeros from 0 to 40 MiB (reported as three chunks, out of order) and from 50 MiB to the end.
+      zeroRanges: [[16 << 20, 40 << 20], [0, 8 << 20], [8 << 20, 16 << 20], [50 << 20, 64 << 20]] as Array<[number, number]>,
+      run: async (task: ChunkTask): Promise<ChunkResult> => {
+        reads.push([task.read!.position, task.read!.position + task.length]);
+        return { length: task.length, matches: [], failures: [], raw: { occurrences: [] } };
+      },
+    };
+    expect(await searchRawKeys(host, targets)).toEqual([]);
+    expect(reads.length).toBeGreaterThan(0);
+    // Every chunk read overlaps the non-zero stretch [40, 50) MiB; together they cover it.
+    for (const [from, to] of reads) expect(from < 50 << 20 && to > 40 << 20).toBe(true);
+    expect(Math.min(...reads.map((r) => r[0]))).toBeLessThanOrEqual(40 << 20);
+    expect(Math.max(...reads.map((r) => r[1]))).toBeGreaterThanOrEqual(50 << 20);
+  });
+
+  test('mergedRanges sorts and joins touching and overlapping ranges', () => {
+    expect(mergedRanges([[30, 40], [0, 10], [10, 20], [35, 50], [60, 61]])).toEqual([[0, 20], [30, 50], [60, 61]]);
+    expect(mergedRanges([])).toEqual([]);
+  });
 });
 
 describe('EC and Ed25519', () => {
