@@ -7,12 +7,15 @@
 //   RSAPrivateKey           02 01 00 02 82|81 <n> 02 <e>: the public half of a DER private key
 //   SEC1 ECPrivateKey       02 01 01 04 <d> [0] curve [1] point: the public half (d·G when absent)
 //   OpenSSH wire public     00 00 00 07 "ssh-rsa" <e> <n>, "ecdsa-sha2-nistp*", "ssh-ed25519"
+//   JWK (RFC 7517/7518)     {"kty":"RSA","n","e"}, {"kty":"EC","crv","x","y"}, {"kty":"OKP","crv","x"},
+//                           public or private, in plain JSON or JSON held in a string (ASCII)
 // found through anchors most of which other detectors search anyway (see RAW_ANCHORS). Only
 // public values are returned. A structure belongs to the chunk whose body it starts in.
 import { createECDH, ECDH } from 'node:crypto';
 import type { AnchorHits } from '../detectors/anchors.js';
 import { oid, readHeader, readTree, Tag, type Node } from '../keys/der-reader.js';
-import { curveByOid, CURVES } from '../keys/ec.js';
+import { curveByName, curveByOid, CURVES } from '../keys/ec.js';
+import { readJsonObject, type JsonValue, type QuoteStyle } from '../detectors/json-object.js';
 import { bytesToHex, minimalBigEndian, type PublicValue } from './targets.js';
 
 const RSA_SPKI = Buffer.from('300d06092a864886f70d0101010500', 'hex');
@@ -31,9 +34,10 @@ const PRIME_CURVES = Buffer.from('2a8648ce3d03', 'hex'); // P-256's OID, 11 byte
 const SECG_CURVES = Buffer.from('2b810400', 'hex'); // P-384, P-521, secp256k1
 const SSH = Buffer.from('ssh-', 'latin1'); // OpenSSH wire names, after their 4-byte length
 const SSH_ECDSA = Buffer.from('ecdsa-', 'latin1');
+const KTY = Buffer.from('kty', 'latin1'); // the jwk detector's needle: a JWK's "kty" member name
 
 /** The fixed byte strings public keys are found by: searched with every detector's in one pass (src/detectors/anchors.ts). */
-export const RAW_ANCHORS: readonly Buffer[] = [INTEGER_ONE, PKCS1_ARC, PRIME_CURVES, SECG_CURVES, OKP_SPKI, SSH, SSH_ECDSA];
+export const RAW_ANCHORS: readonly Buffer[] = [INTEGER_ONE, PKCS1_ARC, PRIME_CURVES, SECG_CURVES, OKP_SPKI, SSH, SSH_ECDSA, KTY];
 
 /** A chunk full of public keys (a trust store) is collected up to this many. */
 export const maximumPublicsPerChunk = 4096;
@@ -86,7 +90,66 @@ export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: 
   each(SSH_ECDSA, (at) => {
     if (at - 4 >= 0 && at - 4 < bodyLength && lengthBefore(bytes, at, 19)) sshEcdsa(bytes, at - 4, out);
   });
+  // A JWK's "kty" can come after a long "n" (2.7 KB for RSA-16384): its hits are followed into
+  // the margin, and the object is this chunk's when its opening brace is in the body.
+  const ktyHits = anchors?.get(KTY) ?? searchAll(buf, KTY, bodyLength + jwkReach);
+  let lastObjectEnd = -1;
+  for (const at of ktyHits) {
+    if (at >= bodyLength + jwkReach || out.length >= maximumPublicsPerChunk) break;
+    if (at < lastObjectEnd) continue; // a "kty" inside the object just read (a nested member)
+    try {
+      lastObjectEnd = jwkAround(bytes, at, bodyLength, out) ?? lastObjectEnd;
+    } catch {
+      // not a JWK
+    }
+  }
   return out;
+}
+
+/** How far before its "kty" a JWK's opening brace may be, and how long an object may be. */
+const jwkReach = 8 * 1024;
+const bracesTried = 4;
+
+/** The JWK object around the "kty" at `at` whose brace is in the body: its public value into out; returns the object's end. */
+function jwkAround(bytes: Uint8Array, at: number, bodyLength: number, out: PublicValue[]): number | undefined {
+  // `"kty"` or `\"kty\"` (JSON held in a JSON string).
+  const style: QuoteStyle = bytes[at - 1] === 0x22 && bytes[at - 2] === 0x5c ? 'escaped' : 'plain';
+  if (bytes[at - 1] !== 0x22) return undefined;
+  let tried = 0;
+  for (let brace = at - 1; brace >= 0 && at - brace <= jwkReach && tried < bracesTried; brace--) {
+    if (bytes[brace] !== 0x7b) continue;
+    tried++;
+    const object = readJsonObject(bytes, brace, Math.min(bytes.length, brace + 2 * jwkReach), style);
+    if (!object || object.end <= at || !object.members.has('kty')) continue;
+    if (brace < bodyLength) pushJwk(object.members, out);
+    return object.end;
+  }
+  return undefined;
+}
+
+function pushJwk(members: ReadonlyMap<string, JsonValue>, out: PublicValue[]): void {
+  const text = (name: string) => {
+    const value = members.get(name);
+    return typeof value === 'string' && /^[A-Za-z0-9_-]+={0,2}$/.test(value) ? new Uint8Array(Buffer.from(value, 'base64url')) : undefined;
+  };
+  const kty = members.get('kty');
+  const crv = members.get('crv');
+  if (kty === 'RSA') {
+    const n = text('n'), e = text('e');
+    if (!n || !e) return;
+    const modulus = minimalBigEndian(n), exponent = minimalBigEndian(e);
+    // As pushRsa: 512 to 16384 bits, odd; e small and odd.
+    if (modulus.length < 64 || modulus.length > 2048 || !(modulus[modulus.length - 1] & 1) || exponent.length > 8 || !(exponent[exponent.length - 1] & 1)) return;
+    out.push({ type: 'rsa', n: bytesToHex(modulus), e: bytesToHex(exponent), caRoot: false });
+  } else if (kty === 'EC' && typeof crv === 'string') {
+    const curve = curveByName(crv);
+    const x = text('x'), y = text('y');
+    if (!curve || !x || !y || x.length !== curve.scalarLengthInBytes || y.length !== curve.scalarLengthInBytes) return;
+    out.push({ type: 'ec', curve: curve.name, point: '04' + bytesToHex(x) + bytesToHex(y), caRoot: false });
+  } else if (kty === 'OKP' && (crv === 'Ed25519' || crv === 'X25519')) {
+    const x = text('x');
+    if (x?.length === 32) out.push({ type: 'okp', curve: crv, key: bytesToHex(x), caRoot: false });
+  }
 }
 
 function equalAt(bytes: Uint8Array, at: number, needle: Uint8Array): boolean {

@@ -120,6 +120,53 @@ describe('RSA primes', () => {
   }, 30_000);
 });
 
+describe('public JWKs as the public keys', () => {
+  const publicJwk = (key: KeyObject) => JSON.stringify(createPublicKey(key).export({ format: 'jwk' }));
+  test.each([
+    ['plain JSON', (jwk: string) => jwk],
+    ['JSON held in a JSON string', (jwk: string) => JSON.stringify({ config: jwk }).slice(1, -1)],
+    ['a JWKS, kty last, n first', (jwk: string) => JSON.stringify({ keys: [{ ...JSON.parse(jwk), kty: undefined, use: 'sig' }].map((k) => ({ ...k, kty: 'RSA' })) })],
+  ])('an RSA public JWK (%s) and the BIGNUMs of its key: p and q found, with the key fingerprint', async (_name, wrap) => {
+    const text = Buffer.from(wrap(publicJwk(rsa)), 'latin1');
+    const plants = [
+      { at: 100_003, bytes: text },
+      { at: 180_000, bytes: inForm(jwkMember(rsa, 'n'), 'raw-le') },
+      { at: 200_008, bytes: inForm(jwkMember(rsa, 'p'), 'raw-le') },
+      { at: 201_000, bytes: inForm(jwkMember(rsa, 'q'), 'raw-le') },
+    ];
+    const file = tree.put(`jwk-${_name.replace(/\W+/g, '-')}.bin`, fileWith(1 << 20, plants));
+    const expected = [200_008, 201_000].map((offset) => ({ offset, length: 128, kind: 'rsa-private-key', encoding: 'raw-le', fingerprint: fingerprintOf(rsa), severity: 'high' }));
+    expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual(expected);
+    // The JWK's brace and its "kty" on either side of a chunk boundary: the same.
+    const boundary = 100_003 + text.lastIndexOf('{', text.indexOf('kty')) + 1;
+    expect(summary((await scan([file], { jobs: 1, chunkSizeInBytes: boundary })).findings)).toEqual(expected);
+    // Without the JWK there is no public key to go by: nothing.
+    const without = tree.put(`jwk-none-${_name.replace(/\W+/g, '-')}.bin`, fileWith(1 << 20, plants.slice(1)));
+    expect(summary((await scan([without], { jobs: 2 })).findings)).toEqual([]);
+  });
+
+  test('EC and Ed25519 public JWKs: the scalar beside the point, the seed before the public key', async () => {
+    const x = jwkMember(ec, 'x');
+    const y = jwkMember(ec, 'y');
+    const d = jwkMember(ec, 'd');
+    const edPublic = jwkMember(ed, 'x');
+    const edSeed = jwkMember(ed, 'd');
+    const file = tree.put('jwk-ec-ed.bin', fileWith(1 << 20, [
+      { at: 50_001, bytes: Buffer.from(publicJwk(ec), 'latin1') },
+      { at: 60_001, bytes: Buffer.from(publicJwk(ed), 'latin1') },
+      // OpenSSL-style EC_KEY: the point's coordinates (Montgomery form aside, raw-le) then the scalar.
+      { at: 300_000, bytes: Buffer.concat([Buffer.from(x).reverse(), Buffer.from(y).reverse()]) },
+      { at: 300_512, bytes: Buffer.from(d).reverse() },
+      { at: 400_000, bytes: Buffer.concat([edSeed, edPublic]) },
+    ]));
+    const found = summary((await scan([file], { jobs: 2 })).findings);
+    expect(found.map((f) => [f.offset, f.kind, f.fingerprint])).toEqual([
+      [300_512, 'ec-private-key', fingerprintOf(ec)],
+      [400_000, 'ed25519-private-key', fingerprintOf(ed)],
+    ]);
+  });
+});
+
 describe('holes of a sparse core', () => {
   test('chunks the first pass read as all zeros are not read again: the primes between holes are found, the same for any chunk size', async () => {
     const p = jwkMember(rsa, 'p');
