@@ -17,7 +17,7 @@ export type AnchorHits = ReadonlyMap<Buffer, ArrayLike<number> & Iterable<number
  * `02 01` in 9 MB) is 4 bytes a hit outside the JS heap, not 8 to 12 in arrays the worker's
  * heap keeps until its next full collection (that pushed a flood's scan past 256 MiB RSS).
  */
-class HitList {
+export class HitList {
   // Allocated on the first hit: most needles have none in a chunk, and a small file is a chunk.
   private data = noHits;
   private count = 0;

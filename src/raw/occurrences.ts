@@ -11,6 +11,7 @@
 // moduli alone. The cost is one probe per non-zero stride, whatever the number of patterns,
 // and the memory bandwidth of reading the chunk.
 import { filterProbe, isFilterMemory } from '../detectors/anchor-filter.js';
+import { HitList } from '../detectors/anchors.js';
 import type { RawPattern } from './targets.js';
 
 export interface PatternTable {
@@ -99,23 +100,6 @@ export function buildPatternTable(patterns: readonly RawPattern[]): PatternTable
   return table;
 }
 
-/**
- * Occurrences whose start is in [bodyStart, bodyEnd) and that lie wholly in [0, length); the
- * bytes before bodyStart are a look-behind, to see an encoded prefix. `bytes` must start at a
- * stride-aligned file offset (the raw pass cuts its chunks so) and the platform be little-endian.
- */
-export function findOccurrences(table: PatternTable, bytes: Uint8Array, bodyEnd: number, length: number, bodyStart = 0): Occurrence[] {
-  const search = occurrenceSearchWhileFilling(table, bytes);
-  return search.finish(bodyEnd, length, bodyStart);
-}
-
-/**
- * The occurrence search of a chunk being read into `bytes` in pieces (src/pool/worker.ts):
- * advance(filled) probes the words of the bytes read so far while they are in cache, in the
- * SIMD module's memory when the chunk is pinned there (src/detectors/anchor-filter.ts), else
- * in JS at finish(); finish() confirms every candidate, in word order, as one loop over the
- * whole chunk would.
- */
 export interface OccurrenceSearch {
   advance(filled: number): void;
   finish(bodyEnd: number, length: number, bodyStart?: number): Occurrence[];
@@ -123,8 +107,10 @@ export interface OccurrenceSearch {
 
 export function occurrenceSearchWhileFilling(table: PatternTable, bytes: Uint8Array): OccurrenceSearch {
   const step = table.strideInBytes >>> 2;
-  const candidates = new CandidateList();
-  const onCandidate = (word: number, slot: number) => candidates.push(word, slot);
+  // (word index, slot) pairs, in the order found.
+  const candidateWords = new HitList();
+  const candidateSlots = new HitList();
+  const onCandidate = (word: number, slot: number) => (candidateWords.push(word), candidateSlots.push(slot));
   /** Words below this were probed (a multiple of step). */
   let probed = 0;
   /** Probes every word index below `to` (a multiple of step) not probed yet. */
@@ -149,8 +135,9 @@ export function occurrenceSearchWhileFilling(table: PatternTable, bytes: Uint8Ar
       probeTo(Math.ceil(words / step) * step);
       const seen = new Set<string>();
       const { at, patterns } = table;
-      const { word: wordOf, slot: slotOf, count } = candidates;
-      for (let k = 0; k < count; k++) {
+      const wordOf = candidateWords.positions();
+      const slotOf = candidateSlots.positions();
+      for (let k = 0; k < wordOf.length; k++) {
         const i = wordOf[k];
         // Words probed past the chunk's end are not the chunk's; the cap is checked between words.
         if (i >= words || (out.length >= maximumOccurrencesPerChunk && i !== wordOf[k - 1])) break;
@@ -168,26 +155,6 @@ export function occurrenceSearchWhileFilling(table: PatternTable, bytes: Uint8Ar
       return out.sort((a, b) => a.start - b.start || a.pattern - b.pattern);
     },
   };
-}
-
-/** (word index, slot) pairs, in the order found. */
-class CandidateList {
-  word = new Int32Array(64);
-  slot = new Int32Array(64);
-  count = 0;
-  push(word: number, slot: number): void {
-    if (this.count === this.word.length) {
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.word = grow(this.word);
-      this.slot = grow(this.slot);
-    }
-    this.word[this.count] = word;
-    this.slot[this.count++] = slot;
-  }
 }
 
 /** The probe in JS: one aligned word in every stride of bytes[0, 4·words). */

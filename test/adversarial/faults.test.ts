@@ -22,12 +22,12 @@ function put(name: string, bytes: Buffer | string): string {
   return file;
 }
 
-/** The chunk offsets fileChunks produces for a file of `size` bytes (see src/input/chunker.ts). */
-function chunkOffsets(size: number): number[] {
+/** The chunk starts of a file of `size` bytes (src/input/chunker.ts): every chunk until one reads short (less than body + margin). */
+function chunkOffsets(size: number, chunk = CHUNK, margin = MARGIN): number[] {
   const out: number[] = [];
-  for (let offset = 0; ; offset += CHUNK) {
+  for (let offset = 0; ; offset += chunk) {
     out.push(offset);
-    if (size - offset < CHUNK + MARGIN) return out;
+    if (size - offset < chunk + margin) return out;
   }
 }
 
@@ -223,7 +223,7 @@ describe('scanFileRanges: the chunks handed to workers that read them', () => {
   }
 
   test('a file of 100,000 bytes: the chunks of the old positioned reads (0, 8192, … until one reads short)', async () => {
-    expect(await ranges(100_000, 100_000)).toEqual(chunkStarts(100_000, 8192, 4096));
+    expect(await ranges(100_000, 100_000)).toEqual(chunkOffsets(100_000, 8192, 4096));
   });
 
   test('exactly one chunk + margin: a second chunk for the margin bytes (its body)', async () => {
@@ -232,30 +232,21 @@ describe('scanFileRanges: the chunks handed to workers that read them', () => {
 
   test('size 0 at open (procfs): one chunk is read anyway, and followed while reads come back full', async () => {
     expect(await ranges(0, 0)).toEqual([0]);
-    expect(await ranges(0, 30_000)).toEqual(chunkStarts(30_000, 8192, 4096));
+    expect(await ranges(0, 30_000)).toEqual(chunkOffsets(30_000, 8192, 4096));
   });
 
   test('a file that grew after it was opened is followed to its new end', async () => {
-    expect(await ranges(20_000, 70_000)).toEqual(chunkStarts(70_000, 8192, 4096));
+    expect(await ranges(20_000, 70_000)).toEqual(chunkOffsets(70_000, 8192, 4096));
   });
 
   test('a read that fails: the other chunks are still handed out (a bad sector costs only the chunks over it)', async () => {
-    expect(await ranges(100_000, 100_000, 3 * 8192 + 10, 1)).toEqual(chunkStarts(100_000, 8192, 4096));
+    expect(await ranges(100_000, 100_000, 3 * 8192 + 10, 1)).toEqual(chunkOffsets(100_000, 8192, 4096));
   });
 
   test('a file that grew, then a read that fails: following it stops there', async () => {
     expect(await ranges(20_000, 70_000, 30_000)).toEqual([0, 8192, 16384, 24576]);
   });
 });
-
-/** The chunk starts of a file of `size` bytes: every chunk until one reads short (less than body + margin). */
-function chunkStarts(size: number, chunk: number, margin: number): number[] {
-  const out: number[] = [];
-  for (let offset = 0; ; offset += chunk) {
-    out.push(offset);
-    if (size - offset < chunk + margin) return out;
-  }
-}
 
 describe.concurrent('a read that fails part-way, end to end (DUMPGUARD_TEST_FAULT=read-eio@N in the workers)', () => {
   test('a bad sector at byte 200,000 of a 600 KB file, 64 KiB chunks → exit 2, one error at 200000, keys before and after it found, the lost bytes a skipped range', async ({ expect }) => {
