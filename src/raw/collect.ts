@@ -94,14 +94,18 @@ export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: 
   // the margin, and the object is this chunk's when its opening brace is in the body.
   const ktyHits = anchors?.get(KTY) ?? searchAll(buf, KTY, bodyLength + jwkReach);
   let lastObjectEnd = -1;
+  let previous = -1;
   for (const at of ktyHits) {
     if (at >= bodyLength + jwkReach || out.length >= maximumPublicsPerChunk) break;
-    if (at < lastObjectEnd) continue; // a "kty" inside the object just read (a nested member)
-    try {
-      lastObjectEnd = jwkAround(bytes, at, bodyLength, out) ?? lastObjectEnd;
-    } catch {
-      // not a JWK
+    // A "kty" inside the object just read (a nested member) is that object's; one not quoted is no member name.
+    if (at >= lastObjectEnd && bytes[at - 1] === 0x22) {
+      try {
+        lastObjectEnd = jwkAround(bytes, at, previous, bodyLength, out) ?? lastObjectEnd;
+      } catch {
+        // not a JWK
+      }
     }
+    previous = at;
   }
   return out;
 }
@@ -110,13 +114,17 @@ export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: 
 const jwkReach = 8 * 1024;
 const bracesTried = 4;
 
-/** The JWK object around the "kty" at `at` whose brace is in the body: its public value into out; returns the object's end. */
-function jwkAround(bytes: Uint8Array, at: number, bodyLength: number, out: PublicValue[]): number | undefined {
+/**
+ * The JWK object around the "kty" at `at` whose brace is in the body: its public value into
+ * out; returns the object's end. Its brace is after the previous "kty" (an object has one), so
+ * the look back stops there: a flood of "kty" costs its length, not its square.
+ */
+function jwkAround(bytes: Uint8Array, at: number, previous: number, bodyLength: number, out: PublicValue[]): number | undefined {
   // `"kty"` or `\"kty\"` (JSON held in a JSON string).
   const style: QuoteStyle = bytes[at - 1] === 0x22 && bytes[at - 2] === 0x5c ? 'escaped' : 'plain';
   if (bytes[at - 1] !== 0x22) return undefined;
   let tried = 0;
-  for (let brace = at - 1; brace >= 0 && at - brace <= jwkReach && tried < bracesTried; brace--) {
+  for (let brace = at - 1; brace > previous && at - brace <= jwkReach && tried < bracesTried; brace--) {
     if (bytes[brace] !== 0x7b) continue;
     tried++;
     const object = readJsonObject(bytes, brace, Math.min(bytes.length, brace + 2 * jwkReach), style);
