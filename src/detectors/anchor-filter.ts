@@ -113,16 +113,28 @@ export function planFilter(needles: readonly FilterNeedle[]): FilterPlan | undef
  * multiplied over the positions. Greedy, then single moves while the sum falls.
  */
 function assignBuckets(prints: readonly Uint8Array[]): number[] {
-  const passRate = (members: readonly number[]): number => {
-    if (members.length === 0) return 0;
+  // Per needle and fingerprint position, its low and high nibble as one bit of a 16-bit mask
+  // (0 past a short fingerprint's end): a bucket's distinct nibbles are the popcount of an OR.
+  const low = prints.map((print) => Array.from({ length: fingerprintLength }, (_, j) => (j < print.length ? 1 << (print[j] & 15) : 0)));
+  const high = prints.map((print) => Array.from({ length: fingerprintLength }, (_, j) => (j < print.length ? 1 << (print[j] >> 4) : 0)));
+  /** The pass rate of `members` plus `extra` (-1: none) less `without` (-1: none). */
+  const passRate = (members: readonly number[], extra = -1, without = -1): number => {
     let rate = 1;
+    let any = false;
     for (let j = 0; j < fingerprintLength; j++) {
-      if (members.some((id) => j >= prints[id].length)) continue;
-      const lows = new Set(members.map((id) => prints[id][j] & 15)).size;
-      const highs = new Set(members.map((id) => prints[id][j] >> 4)).size;
-      rate *= (lows * highs) / 256;
+      let lows = 0, highs = 0, short = false;
+      for (let k = 0; k <= members.length; k++) {
+        const id = k < members.length ? members[k] : extra;
+        if (id < 0 || id === without) continue;
+        any = true;
+        if (low[id][j] === 0) short = true;
+        lows |= low[id][j];
+        highs |= high[id][j];
+      }
+      // A 2-byte fingerprint takes any byte at the third position: the bucket passes them all there.
+      if (!short) rate *= (popcount(lows) * popcount(highs)) / 256;
     }
-    return rate;
+    return any ? rate : 0;
   };
   const bucketOf = new Array<number>(prints.length).fill(0);
   const members: number[][] = Array.from({ length: bucketCount }, () => []);
@@ -131,7 +143,7 @@ function assignBuckets(prints: readonly Uint8Array[]): number[] {
     let best = 0;
     let bestIncrease = Infinity;
     for (let bucket = 0; bucket < bucketCount; bucket++) {
-      const increase = passRate([...members[bucket], id]) - passRate(members[bucket]);
+      const increase = passRate(members[bucket], id) - passRate(members[bucket]);
       if (increase < bestIncrease) [best, bestIncrease] = [bucket, increase];
     }
     members[best].push(id);
@@ -141,13 +153,12 @@ function assignBuckets(prints: readonly Uint8Array[]): number[] {
     moved = false;
     for (const id of order) {
       const from = bucketOf[id];
-      const without = members[from].filter((m) => m !== id);
-      const saved = passRate(members[from]) - passRate(without);
+      const saved = passRate(members[from]) - passRate(members[from], -1, id);
       for (let bucket = 0; bucket < bucketCount; bucket++) {
         if (bucket === from) continue;
-        const cost = passRate([...members[bucket], id]) - passRate(members[bucket]);
+        const cost = passRate(members[bucket], id) - passRate(members[bucket]);
         if (cost < saved - 1e-12) {
-          members[from] = without;
+          members[from] = members[from].filter((m) => m !== id);
           members[bucket].push(id);
           bucketOf[id] = bucket;
           moved = true;
@@ -157,6 +168,12 @@ function assignBuckets(prints: readonly Uint8Array[]): number[] {
     }
   }
   return bucketOf;
+}
+
+function popcount(mask: number): number {
+  let count = 0;
+  for (let m = mask; m !== 0; m &= m - 1) count++;
+  return count;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -95,7 +95,8 @@ export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: 
   const ktyHits = anchors?.get(KTY) ?? searchAll(buf, KTY, bodyLength + jwkReach);
   let lastObjectEnd = -1;
   let previous = -1;
-  for (const at of ktyHits) {
+  for (let k = 0; k < ktyHits.length; k++) {
+    const at = ktyHits[k];
     if (at >= bodyLength + jwkReach || out.length >= maximumPublicsPerChunk) break;
     // A "kty" inside the object just read (a nested member) is that object's; one not quoted is no member name.
     if (at >= lastObjectEnd && bytes[at - 1] === 0x22) {
