@@ -191,7 +191,6 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     const zeroRanges: Array<[number, number]> = [];
     /** The file's own bytes' entropy profile, on request (a container's compressed bytes get none). */
     const profile = options.entropyProfile ? new EntropyProfileBuilder() : undefined;
-    /** `into` is where the chunk's findings go (offsets in that byte stream); progress counts the file's own bytes only. */
     /** A chunk's results into `into` (offsets in that byte stream); progress counts the file's own bytes only. */
     const absorb = (offset: number, bodyLength: number, result: ChunkResult, into: Finding[]) => {
       const ownBytes = into === fileFindings;
@@ -257,10 +256,9 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         (result) => {
           bytes = Math.max(bytes, range.offset + result.length);
           const failure = result.readError;
-          // Read as far as it could be: a failed chunk's body ends at the failure (or its own end).
           if (result.zeros && !failure) zeroRanges.push([range.offset, range.offset + result.length]);
-          const bodyLength = failure ? Math.min(range.bodyLength, result.length) : result.length < range.want ? result.length : range.bodyLength;
-          if (bodyLength > 0) absorb(range.offset, bodyLength, result, fileFindings);
+          // Scanned as far as it could be read: the worker says which body that was.
+          if (result.bodyLength > 0) absorb(range.offset, result.bodyLength, result, fileFindings);
           if (failure) {
             // The chunk before reads the same failure in its margin: one error per failing offset.
             if (!fileErrors.some((e) => e.offset === failure.offset && e.message.startsWith('read failed'))) {

@@ -28,6 +28,10 @@ interface Engine {
 const bucketCount = 8;
 const fingerprintLength = 3;
 // The memory layout wasm/anchor-scan.wat documents.
+/** Set to 1 by `scan` when it meets a page with a non-zero byte. */
+const nonZeroFlagAddress = 120;
+/** Where a call leaves its output pointer. */
+const outPointerAddress = 124;
 const bucketsAddress = 128;
 const entriesAddress = 256;
 const needleBytesAddress = 2048;
@@ -196,12 +200,21 @@ export function filterSearch(haystack: Uint8Array, plan: FilterPlan, onHit: (id:
     memory.set(plan.image, 0);
     planInMemory = plan;
   }
+  untilDone(wasm, from, to, (at) => wasm.scan(data, haystack.length, at, to, outAddress, outAddress + outLength, plan.reserve, bucketsAddress), (start, id) => onHit(id, start));
+  return true;
+}
+
+/**
+ * Calls a module function from `from` until it returns `to` (each call stops early when its
+ * output is nearly full and returns where to resume), handing on the (a, b) pairs it wrote.
+ */
+function untilDone(wasm: Engine, from: number, to: number, call: (at: number) => number, onPair: (a: number, b: number) => void): void {
   const out = new Int32Array(wasm.memory.buffer, outAddress, outLength / 4);
   for (let at = from; ; ) {
-    const stop = wasm.scan(data, haystack.length, at, to, outAddress, outAddress + outLength, plan.reserve, bucketsAddress);
-    const written = (new Int32Array(wasm.memory.buffer, 124, 1)[0] - outAddress) / 4;
-    for (let k = 0; k < written; k += 2) onHit(out[k + 1], out[k]);
-    if (stop >= to) return true;
+    const stop = call(at);
+    const written = (new Int32Array(wasm.memory.buffer, outPointerAddress, 1)[0] - outAddress) / 4;
+    for (let k = 0; k < written; k += 2) onPair(out[k], out[k + 1]);
+    if (stop >= to) return;
     at = stop;
   }
 }
@@ -278,7 +291,8 @@ export function filterProbe(view: Uint8Array, table: ProbeTable, from: number, t
   if (!wasm || !isFilterMemory(view) || pinnedLength === 0 || from % step !== 0) return false;
   const tableAt = align(dataAddress + pinnedLength + slack);
   const size = table.key.length;
-  if (tableAt + 8 * size + table.filter.byteLength + slack > wasm.memory.buffer.byteLength || tableAt + 8 * size + table.filter.byteLength > tableAt + scratchLength) return false;
+  // The scratch room after the pinned chunk (pinChunkBuffer made the memory that large).
+  if (8 * size + table.filter.byteLength > scratchLength) return false;
   // Where the room is depends on the pinned chunk's length: the table is written again when it moves.
   if (probeTableInMemory?.table !== table || probeTableInMemory.at !== tableAt) {
     const memory = new Int32Array(wasm.memory.buffer, tableAt, 2 * size + table.filter.length);
@@ -289,14 +303,8 @@ export function filterProbe(view: Uint8Array, table: ProbeTable, from: number, t
   }
   const reserve = 8 * (probeTableInMemory.longestChain + 1);
   if (reserve > outLength / 2) return false;
-  const out = new Int32Array(wasm.memory.buffer, outAddress, outLength / 4);
-  for (let at = from; ; ) {
-    const stop = wasm.probe(view.byteOffset, at, to, step, tableAt, tableAt + 4 * size, table.mask, table.shift, tableAt + 8 * size, outAddress, outAddress + outLength, reserve);
-    const written = (new Int32Array(wasm.memory.buffer, 124, 1)[0] - outAddress) / 4;
-    for (let k = 0; k < written; k += 2) onCandidate(out[k], out[k + 1]);
-    if (stop >= to) return true;
-    at = stop;
-  }
+  untilDone(wasm, from, to, (at) => wasm.probe(view.byteOffset, at, to, step, tableAt, tableAt + 4 * size, table.mask, table.shift, tableAt + 8 * size, outAddress, outAddress + outLength, reserve), onCandidate);
+  return true;
 }
 
 /** The longest run of occupied slots (around the end too): no probe chain is longer. */
@@ -313,11 +321,11 @@ function longestRun(ref: Int32Array): number {
 /** Clears the module's "a non-zero byte was scanned" flag (wasm/anchor-scan.wat, address 120). */
 export function clearNonZeroSeen(): void {
   const wasm = loadEngine();
-  if (wasm) new Uint8Array(wasm.memory.buffer)[120] = 0;
+  if (wasm) new Uint8Array(wasm.memory.buffer)[nonZeroFlagAddress] = 0;
 }
 
 /** Whether a scan since clearNonZeroSeen() met a non-zero byte; true without the module. */
 export function nonZeroSeen(): boolean {
   const wasm = loadEngine();
-  return !wasm || new Uint8Array(wasm.memory.buffer)[120] !== 0;
+  return !wasm || new Uint8Array(wasm.memory.buffer)[nonZeroFlagAddress] !== 0;
 }

@@ -105,13 +105,7 @@ function planFor(needle: Buffer): { key: string; window: Buffer; shift: number }
 
 /** Every position in `buffer` where a whole needle occurs, per needle (equal needles share one search). */
 export function findAnchors(buffer: Buffer, needles: readonly Buffer[], engine: 'auto' | 'js' = 'auto'): Map<Buffer, Int32Array> {
-  // Detectors without anchors (aes, entropy alone) need no pass at all.
-  if (needles.length === 0) return new Map();
-  const { asked, searches } = prepare(needles);
-  // One needle is memchr's job; for more, one SIMD pass looks for all of them at once.
-  const plan = searches.length > 1 && engine === 'auto' ? filterPlanFor(searches) : undefined;
-  if (plan && filterSearch(buffer, plan, (id, at) => searches[id].hits.push(at))) return hitsAsked(asked, searches);
-  return searchInJs(buffer, asked, searches);
+  return anchorSearchWhileFilling(buffer, needles, engine).finish(buffer.length);
 }
 
 /**
@@ -123,26 +117,35 @@ export function findAnchors(buffer: Buffer, needles: readonly Buffer[], engine: 
 export function anchorSearchWhileFilling(
   buffer: Uint8Array,
   needles: readonly Buffer[],
+  engine: 'auto' | 'js' = 'auto',
 ): { advance(filled: number): void; finish(length: number): Map<Buffer, Int32Array>; onlyZeros(): boolean } {
   const { asked, searches } = prepare(needles);
-  const plan = searches.length > 1 && isFilterMemory(buffer) ? filterPlanFor(searches) : undefined;
+  // One needle is memchr's job; for more, one SIMD pass looks for all of them at once.
+  const plan = searches.length > 1 && engine === 'auto' ? filterPlanFor(searches) : undefined;
+  // Piece by piece only in the module's memory (a pinned chunk): another buffer is copied in once, at finish.
+  const inPlace = isFilterMemory(buffer);
   const onHit = (id: number, at: number) => searches[id].hits.push(at);
   let searched = 0;
-  let wholeInFilter = plan !== undefined;
+  /** Settled by finish(): every byte went through the SIMD filter, and all were zero. */
+  let onlyZeros = false;
   if (plan) clearNonZeroSeen();
   return {
-    /** After finish(): every byte went through the SIMD filter, and all were zero (a hole of a sparse core). */
-    onlyZeros: () => wholeInFilter && !nonZeroSeen(),
+    /** After finish(): the bytes were all zeros (a hole of a sparse core); taken then, before other searches reuse the module's flag. */
+    onlyZeros: () => onlyZeros,
     advance(filled) {
       // Windows whose needles may run past the bytes read so far wait for the next piece.
       const to = filled - (plan?.longestNeedle ?? 0);
-      if (!plan || to <= searched) return;
+      if (!plan || !inPlace || to <= searched) return;
       if (filterSearch(buffer.subarray(0, filled), plan, onHit, searched, to)) searched = to;
     },
     finish(length) {
+      // Detectors without anchors (aes, entropy alone) need no pass at all.
+      if (searches.length === 0) return new Map();
       const whole = Buffer.from(buffer.buffer, buffer.byteOffset, length);
-      if (plan && filterSearch(whole, plan, onHit, Math.min(searched, length), length)) return hitsAsked(asked, searches);
-      wholeInFilter = false;
+      if (plan && filterSearch(whole, plan, onHit, Math.min(searched, length), length)) {
+        onlyZeros = !nonZeroSeen();
+        return hitsAsked(asked, searches);
+      }
       for (const search of searches) search.hits = new HitList();
       return searchInJs(whole, asked, searches);
     },

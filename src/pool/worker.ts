@@ -38,9 +38,11 @@ export interface ChunkResult {
   buffer?: ArrayBuffer;
   /** Bytes the chunk had (those the worker read, for a `read` task). */
   length: number;
+  /** The body the detectors scanned (for a `read` task, as the read allowed: see scanTask). */
+  bodyLength: number;
   /** A `read` task's bytes were all zeros (a hole of a sparse core): the raw search need not read them again. */
   zeros?: boolean;
-  /** A `read` task's read failed at this absolute offset: nothing was scanned. */
+  /** A `read` task's read failed at this absolute offset: the chunk was scanned up to it. */
   readError?: { offset: number; message: string };
   matches: Match[];
   failures: Array<{ detector: DetectorId; message: string }>;
@@ -75,22 +77,18 @@ function scanTask(task: ChunkTask): ChunkResult {
   let readError: ChunkResult['readError'];
   const enabled = task.raw ? [] : runnableDetectors(task.detectorIds);
   const needles = enabled.flatMap((d) => d.anchors ?? []);
-  // The anchors are searched piece by piece as the chunk is read, while each piece is in cache.
+  // The anchors (or the raw pass's words) are searched piece by piece as the chunk is read,
+  // while each piece is in cache.
   let search: ReturnType<typeof anchorSearchWhileFilling> | undefined;
-  const searchWhileReading = (view: Uint8Array, behind: number) => {
-    const found = (search = anchorSearchWhileFilling(view.subarray(behind), needles));
-    return { piece: readPieceInBytes, filled: (length: number) => found.advance(length - behind) };
-  };
-  // The raw pass's word probe likewise.
   let rawSearch: OccurrenceSearch | undefined;
-  const probeWhileReading = (raw: Extract<RawTask, { step: 'occurrences' }>) => (view: Uint8Array, behind: number) => {
-    const found = (rawSearch = occurrenceSearchWhileFilling(tableFor(raw), view.subarray(behind)));
-    return { piece: readPieceInBytes, filled: (length: number) => found.advance(length - behind) };
+  const follow = (view: Uint8Array) => {
+    if (!task.raw) return (search = anchorSearchWhileFilling(view, needles));
+    if (task.raw.step === 'occurrences') return (rawSearch = occurrenceSearchWhileFilling(tableFor(task.raw), view));
+    return undefined;
   };
   if (task.read) {
-    const filling = task.raw ? (task.raw.step === 'occurrences' ? probeWhileReading(task.raw) : undefined) : searchWhileReading;
-    const range = readRange(task.read, task.length, filling);
-    if (range.readError && task.raw) return { matches: [], failures: [], length: range.bytes.length, readError: range.readError };
+    const range = readRange(task.read, task.length, follow);
+    if (range.readError && task.raw) return { matches: [], failures: [], length: range.bytes.length, bodyLength: 0, readError: range.readError };
     ({ bytes, readError } = range);
     if (range.before) before = range.before;
     // A short read is the file's end: a chunk's body is then all it read (no chunk follows);
@@ -101,7 +99,7 @@ function scanTask(task: ChunkTask): ChunkResult {
   } else bytes = new Uint8Array(task.buffer!, 0, task.length);
   const matches: Match[] = [];
   const failures: ChunkResult['failures'] = [];
-  if (task.raw) return { buffer: task.buffer, length: bytes.length, matches, failures, raw: runRawTask(task.raw, bytes, bodyLength, rawSearch) };
+  if (task.raw) return { buffer: task.buffer, length: bytes.length, bodyLength, matches, failures, raw: runRawTask(task.raw, bytes, bodyLength, rawSearch) };
   // One search for every detector's anchors.
   const anchors = search ? search.finish(bytes.length) : findAnchors(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), needles);
   for (const detector of enabled) {
@@ -115,7 +113,7 @@ function scanTask(task: ChunkTask): ChunkResult {
       failures.push({ detector: detector.id, message: describeError(error) });
     }
   }
-  const result: ChunkResult = { buffer: task.buffer, length: bytes.length, matches, failures, ...(readError ? { readError } : {}), ...(search?.onlyZeros() ? { zeros: true } : {}) };
+  const result: ChunkResult = { buffer: task.buffer, length: bytes.length, bodyLength, matches, failures, ...(readError ? { readError } : {}), ...(search?.onlyZeros() ? { zeros: true } : {}) };
   if (task.detectorIds.includes('raw')) {
     try {
       result.publics = collectPublics(bytes, bodyLength, anchors);
@@ -136,9 +134,10 @@ let own = new Uint8Array(0);
 /**
  * Bytes [position, position + length) of the file (fewer at its end), and the `behind` bytes
  * before them for a detector's look-behind, in one read: into the anchor search's memory,
- * pinned until the task ends (a worker runs one task at a time).
+ * pinned until the task ends (a worker runs one task at a time). `follow` makes a search over
+ * the chunk's bytes (past the look-behind) that is advanced after each piece read.
  */
-function readRange(read: NonNullable<ChunkTask['read']>, length: number, filling?: (view: Uint8Array, behind: number) => { piece: number; filled(length: number): void } | undefined): { bytes: Uint8Array; before?: Uint8Array; readError?: ChunkResult['readError'] } {
+function readRange(read: NonNullable<ChunkTask['read']>, length: number, follow: (chunk: Uint8Array) => { advance(filled: number): void } | undefined): { bytes: Uint8Array; before?: Uint8Array; readError?: ChunkResult['readError'] } {
   const behind = Math.min(read.behind ?? 0, read.position);
   let view = pinChunkBuffer(behind + length);
   if (!view) {
@@ -148,7 +147,8 @@ function readRange(read: NonNullable<ChunkTask['read']>, length: number, filling
   let got: number;
   let readError: ChunkResult['readError'];
   try {
-    got = readFullSync(read.fd, view, read.position - behind, failingRead, filling?.(view, behind));
+    const follower = follow(view.subarray(behind));
+    got = readFullSync(read.fd, view, read.position - behind, failingRead, follower && { piece: readPieceInBytes, filled: (filled) => follower.advance(filled - behind) });
   } catch (error) {
     const failure = error as ReadError;
     got = failure.offset - (read.position - behind);

@@ -12,7 +12,7 @@
 // found through anchors most of which other detectors search anyway (see RAW_ANCHORS). Only
 // public values are returned. A structure belongs to the chunk whose body it starts in.
 import { createECDH, ECDH } from 'node:crypto';
-import type { AnchorHits } from '../detectors/anchors.js';
+import { bytesAt, type AnchorHits } from '../detectors/anchors.js';
 import { oid, readHeader, readTree, Tag, type Node } from '../keys/der-reader.js';
 import { curveByName, curveByOid, CURVES } from '../keys/ec.js';
 import { readJsonObject, type JsonValue, type QuoteStyle } from '../detectors/json-object.js';
@@ -62,7 +62,7 @@ export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: 
       }
     }
   };
-  const starts = (start: number, prefix: Buffer) => start >= 0 && start < bodyLength && equalAt(bytes, start, prefix);
+  const starts = (start: number, prefix: Buffer) => start >= 0 && start < bodyLength && bytesAt(bytes, prefix, start);
   each(INTEGER_ONE, (at) => {
     if (at < bodyLength && bytes[at + 2] === 0x00 && bytes[at + 3] === 0x02 && (bytes[at + 4] === 0x82 || bytes[at + 4] === 0x81)) rsaFromPrivateKey(bytes, at + 3, out);
     if (starts(at - 2, TBS_V3)) fromCertificate(bytes, at - 2, out);
@@ -81,8 +81,8 @@ export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: 
   });
   each(SSH, (at) => {
     if (at - 4 < 0 || at - 4 >= bodyLength) return;
-    if (lengthBefore(bytes, at, 7) && equalAt(bytes, at, Buffer.from('ssh-rsa', 'latin1'))) sshRsa(bytes, at + 7, out);
-    if (lengthBefore(bytes, at, 11) && equalAt(bytes, at, Buffer.from('ssh-ed25519', 'latin1')) && lengthBefore(bytes, at + 15, 32)) {
+    if (lengthBefore(bytes, at, 7) && bytesAt(bytes, Buffer.from('ssh-rsa', 'latin1'), at)) sshRsa(bytes, at + 7, out);
+    if (lengthBefore(bytes, at, 11) && bytesAt(bytes, Buffer.from('ssh-ed25519', 'latin1'), at) && lengthBefore(bytes, at + 15, 32)) {
       const key = bytes.subarray(at + 15, at + 47);
       if (key.length === 32) out.push({ type: 'okp', curve: 'Ed25519', key: bytesToHex(key), caRoot: false });
     }
@@ -121,9 +121,8 @@ const bracesTried = 4;
  * the look back stops there: a flood of "kty" costs its length, not its square.
  */
 function jwkAround(bytes: Uint8Array, at: number, previous: number, bodyLength: number, out: PublicValue[]): number | undefined {
-  // `"kty"` or `\"kty\"` (JSON held in a JSON string).
-  const style: QuoteStyle = bytes[at - 1] === 0x22 && bytes[at - 2] === 0x5c ? 'escaped' : 'plain';
-  if (bytes[at - 1] !== 0x22) return undefined;
+  // `"kty"` or `\"kty\"` (JSON held in a JSON string); the caller saw the quote.
+  const style: QuoteStyle = bytes[at - 2] === 0x5c ? 'escaped' : 'plain';
   let tried = 0;
   for (let brace = at - 1; brace > previous && at - brace <= jwkReach && tried < bracesTried; brace--) {
     if (bytes[brace] !== 0x7b) continue;
@@ -146,10 +145,7 @@ function pushJwk(members: ReadonlyMap<string, JsonValue>, out: PublicValue[]): v
   if (kty === 'RSA') {
     const n = text('n'), e = text('e');
     if (!n || !e) return;
-    const modulus = minimalBigEndian(n), exponent = minimalBigEndian(e);
-    // As pushRsa: 512 to 16384 bits, odd; e small and odd.
-    if (modulus.length < 64 || modulus.length > 2048 || !(modulus[modulus.length - 1] & 1) || exponent.length > 8 || !(exponent[exponent.length - 1] & 1)) return;
-    out.push({ type: 'rsa', n: bytesToHex(modulus), e: bytesToHex(exponent), caRoot: false });
+    pushRsaValues(minimalBigEndian(n), minimalBigEndian(e), false, out);
   } else if (kty === 'EC' && typeof crv === 'string') {
     const curve = curveByName(crv);
     const x = text('x'), y = text('y');
@@ -159,12 +155,6 @@ function pushJwk(members: ReadonlyMap<string, JsonValue>, out: PublicValue[]): v
     const x = text('x');
     if (x?.length === 32) out.push({ type: 'okp', curve: crv, key: bytesToHex(x), caRoot: false });
   }
-}
-
-function equalAt(bytes: Uint8Array, at: number, needle: Uint8Array): boolean {
-  if (at + needle.length > bytes.length) return false;
-  for (let k = 0; k < needle.length; k++) if (bytes[at + k] !== needle[k]) return false;
-  return true;
 }
 
 function searchAll(buf: Buffer, needle: Buffer, end: number): number[] {
@@ -193,10 +183,14 @@ function rsaFromBitString(bytes: Uint8Array, at: number, caRoot: boolean, out: P
 
 function pushRsa(bytes: Uint8Array, nNode: Node, eNode: Node, caRoot: boolean, out: PublicValue[]): boolean {
   if (nNode.tag !== Tag.Integer || eNode.tag !== Tag.Integer) return false;
-  const n = minimalBigEndian(bytes.subarray(nNode.contentStart, nNode.end));
-  const e = minimalBigEndian(bytes.subarray(eNode.contentStart, eNode.end));
-  // 512 to 16384 bits, odd, positive; e small and odd.
-  if (n.length < 64 || n.length > 2048 || !(n[n.length - 1] & 1) || bytes[nNode.contentStart] & 0x80) return false;
+  // A negative INTEGER is no modulus.
+  if (bytes[nNode.contentStart] & 0x80) return false;
+  return pushRsaValues(minimalBigEndian(bytes.subarray(nNode.contentStart, nNode.end)), minimalBigEndian(bytes.subarray(eNode.contentStart, eNode.end)), caRoot, out);
+}
+
+/** n and e (big-endian, no leading zeros) when they can be an RSA key: 512 to 16384 bits, odd; e small and odd. */
+function pushRsaValues(n: Uint8Array, e: Uint8Array, caRoot: boolean, out: PublicValue[]): boolean {
+  if (n.length < 64 || n.length > 2048 || !(n[n.length - 1] & 1)) return false;
   if (e.length > 8 || !(e[e.length - 1] & 1)) return false;
   out.push({ type: 'rsa', n: bytesToHex(n), e: bytesToHex(e), caRoot });
   return true;

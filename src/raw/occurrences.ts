@@ -11,7 +11,7 @@
 // moduli alone. The cost is one probe per non-zero stride, whatever the number of patterns,
 // and the memory bandwidth of reading the chunk.
 import { filterProbe, isFilterMemory } from '../detectors/anchor-filter.js';
-import { HitList } from '../detectors/anchors.js';
+import { bytesAt, HitList } from '../detectors/anchors.js';
 import type { RawPattern } from './targets.js';
 
 export interface PatternTable {
@@ -116,10 +116,7 @@ export function occurrenceSearchWhileFilling(table: PatternTable, bytes: Uint8Ar
   /** Probes every word index below `to` (a multiple of step) not probed yet. */
   const probeTo = (to: number) => {
     if (table.patterns.length === 0 || to <= probed) return;
-    if (!filterProbe(bytes, table, probed, to, step, onCandidate)) {
-      if (probed > 0) return; // the module took the first pieces; it takes the rest at finish
-      probeInJs(table, bytes, to, onCandidate);
-    }
+    if (!filterProbe(bytes, table, probed, to, step, onCandidate)) probeInJs(table, bytes, probed, to, onCandidate);
     probed = to;
   };
   return {
@@ -147,23 +144,23 @@ export function occurrenceSearchWhileFilling(table: PatternTable, bytes: Uint8Ar
         const start = i * 4 - at[h];
         if (start < bodyStart || start >= bodyEnd || start + pattern.length > length) continue;
         const id = `${r - 1}:${start}`;
-        if (seen.has(id) || !equalAt(bytes, start, pattern)) continue;
+        if (seen.has(id) || !bytesAt(bytes, pattern, start)) continue;
         seen.add(id);
         const prefix = patterns[r - 1].encodedPrefix;
-        out.push({ start, pattern: r - 1, encoded: prefix !== undefined && start >= prefix.length && equalAt(bytes, start - prefix.length, prefix) });
+        out.push({ start, pattern: r - 1, encoded: prefix !== undefined && bytesAt(bytes, prefix, start - prefix.length) });
       }
       return out.sort((a, b) => a.start - b.start || a.pattern - b.pattern);
     },
   };
 }
 
-/** The probe in JS: one aligned word in every stride of bytes[0, 4·words). */
-function probeInJs(table: PatternTable, bytes: Uint8Array, words: number, onCandidate: (word: number, slot: number) => void): void {
+/** The probe in JS: one aligned word in every stride of bytes[4·from, 4·words) (from a multiple of the stride in words). */
+function probeInJs(table: PatternTable, bytes: Uint8Array, from: number, words: number, onCandidate: (word: number, slot: number) => void): void {
   words = Math.min(words, bytes.length >>> 2);
   const u32 = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, words) : new Uint32Array(bytes.slice(0, 4 * words).buffer, 0, words);
   const { key: keys, ref, mask, shift, filter } = table;
   const step = table.strideInBytes >>> 2;
-  for (let i = 0; i < words; i += step) {
+  for (let i = from; i < words; i += step) {
     const word = u32[i] | 0;
     if (word === 0) continue;
     const product = Math.imul(word, MULTIPLIER);
@@ -172,9 +169,4 @@ function probeInJs(table: PatternTable, bytes: Uint8Array, words: number, onCand
     let h = product >>> shift;
     for (let r = ref[h]; r !== 0; h = (h + 1) & mask, r = ref[h]) if (keys[h] === word) onCandidate(i, h);
   }
-}
-
-function equalAt(bytes: Uint8Array, start: number, pattern: Uint8Array): boolean {
-  for (let k = 0; k < pattern.length; k++) if (bytes[start + k] !== pattern[k]) return false;
-  return true;
 }

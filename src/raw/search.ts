@@ -171,13 +171,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   const everywhere = host.deep ? targets.flatMap((t, i) => (t.type === 'rsa' && searched(i) ? [i] : [])) : [];
   const spans: Array<[number, number]> = everywhere.length > 0 ? [[0, host.size]] : [];
   for (const o of kept) spans.push([Math.max(0, o.start - reach), Math.min(host.size, o.start + o.length + reach)]);
-  spans.sort((a, b) => a[0] - b[0]);
-  const merged: Array<[number, number]> = [];
-  for (const s of spans) {
-    const last = merged[merged.length - 1];
-    if (last && s[0] <= last[1]) last[1] = Math.max(last[1], s[1]);
-    else merged.push([...s]);
-  }
+  const merged = mergedRanges(spans);
   const widest = 2 * 1024 + 8; // the longest candidate window (a prime of a 16384-bit modulus is 1024 bytes)
   const step = bufferSize - widest - lookBehindOfWindows;
   const results: Promise<Finding[]>[] = [];

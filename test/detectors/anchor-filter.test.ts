@@ -1,7 +1,8 @@
 // The SIMD anchor filter (wasm/anchor-scan.wat, src/detectors/anchor-filter.ts) against the JS
 // search and a byte-by-byte reference, with the detectors' real needle set.
 import { describe, expect, it } from 'vitest';
-import { anchorEngine, pinChunkBuffer, unpinChunkBuffer } from '../../src/detectors/anchor-filter.js';
+import { anchorEngine } from '../../src/detectors/anchor-filter.js';
+import { withPinnedChunk } from '../helpers/pinned.js';
 import { anchorSearchWhileFilling, findAnchors } from '../../src/detectors/anchors.js';
 import { detectors } from '../../src/detectors/index.js';
 import { prng } from '../helpers/random.js';
@@ -89,45 +90,37 @@ describe('the SIMD anchor filter', () => {
     const whole = plantedBuffer(4, 1_000_003);
     const next = prng(5);
     for (const round of [0, 1, 2]) {
-      const view = pinChunkBuffer(whole.length);
-      try {
-        expect(view).toBeDefined();
-        const search = anchorSearchWhileFilling(view!, allNeedles);
+      withPinnedChunk(whole.length, (view) => {
+        const search = anchorSearchWhileFilling(view, allNeedles);
         // Pieces of random sizes, from a byte to 300 KB, as short reads give them.
         for (let filled = 0; filled < whole.length; ) {
           const piece = round === 0 ? 1 + Math.floor(next() * 300_000) : round === 1 ? 4096 : 1 + Math.floor(next() * 50);
           const to = Math.min(whole.length, filled + piece);
-          view!.set(whole.subarray(filled, to), filled);
+          view.set(whole.subarray(filled, to), filled);
           filled = to;
           if (round < 2 || filled % 997 < 50) search.advance(filled);
         }
         const found = search.finish(whole.length);
         for (const needle of allNeedles) expect(Array.from(found.get(needle)!)).toEqual(naive(whole, needle));
-      } finally {
-        unpinChunkBuffer();
-      }
+      });
     }
   });
 
   it('a read that stops short (the file ended, or failed) is searched to where it stopped', () => {
     const whole = plantedBuffer(6, 200_000);
-    const view = pinChunkBuffer(300_000)!;
-    try {
+    withPinnedChunk(300_000, (view) => {
       const search = anchorSearchWhileFilling(view, allNeedles);
       view.set(whole, 0);
       search.advance(150_000);
       search.advance(whole.length);
       const found = search.finish(whole.length);
       for (const needle of allNeedles) expect(Array.from(found.get(needle)!)).toEqual(naive(whole, needle));
-    } finally {
-      unpinChunkBuffer();
-    }
+    });
   });
 
   it('with a chunk pinned, another haystack (a decompressed stream, even one too big for the room beside it) is searched without touching the chunk', () => {
     const chunk = plantedBuffer(7, 100_000);
-    const view = pinChunkBuffer(chunk.length)!;
-    try {
+    withPinnedChunk(chunk.length, (view) => {
       view.set(chunk);
       for (const length of [50_000, 3_000_000]) {
         const other = plantedBuffer(8, length);
@@ -139,9 +132,7 @@ describe('the SIMD anchor filter', () => {
       expect(Buffer.from(view).equals(chunk)).toBe(true);
       const found = findAnchors(Buffer.from(view.buffer, view.byteOffset, view.length), allNeedles);
       for (const needle of allNeedles) expect(Array.from(found.get(needle)!)).toEqual(naive(chunk, needle));
-    } finally {
-      unpinChunkBuffer();
-    }
+    });
   });
 
   it('a plain (unpinned) buffer filled piece by piece is searched at the end, in JS or by copy', () => {

@@ -202,7 +202,7 @@ describe('holes of a sparse core', () => {
       zeroRanges: [[16 << 20, 40 << 20], [0, 8 << 20], [8 << 20, 16 << 20], [50 << 20, 64 << 20]] as Array<[number, number]>,
       run: async (task: ChunkTask): Promise<ChunkResult> => {
         reads.push([task.read!.position, task.read!.position + task.length]);
-        return { length: task.length, matches: [], failures: [], raw: { occurrences: [] } };
+        return { length: task.length, bodyLength: task.bodyLength, matches: [], failures: [], raw: { occurrences: [] } };
       },
     };
     expect(await searchRawKeys(host, targets)).toEqual([]);

@@ -2,7 +2,7 @@
 // the JS probe, on real public keys' raw forms planted at every alignment the forms allow.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { pinChunkBuffer, unpinChunkBuffer } from '../../src/detectors/anchor-filter.js';
+import { withPinnedChunk } from '../helpers/pinned.js';
 import { collectPublics } from '../../src/raw/collect.js';
 import { buildPatternTable, maximumOccurrencesPerChunk, occurrenceSearchWhileFilling, type Occurrence } from '../../src/raw/occurrences.js';
 import { toTarget } from '../../src/raw/search.js';
@@ -44,8 +44,7 @@ describe('the raw search word probe in the SIMD module', () => {
     const expected = viaJs(bytes, 1_400_000, bytes.length, 256);
     expect(expected.length).toBeGreaterThan(plants / 3);
     for (const piece of [262_144, 4096, 999, 7]) {
-      const view = pinChunkBuffer(bytes.length)!;
-      try {
+      withPinnedChunk(bytes.length, (view) => {
         const search = occurrenceSearchWhileFilling(table, view);
         for (let filled = 0; filled < bytes.length; ) {
           const to = Math.min(bytes.length, filled + piece);
@@ -54,24 +53,19 @@ describe('the raw search word probe in the SIMD module', () => {
           search.advance(filled);
         }
         expect(search.finish(1_400_000, bytes.length, 256)).toEqual(expected);
-      } finally {
-        unpinChunkBuffer();
-      }
+      });
     }
   });
 
   it('a short read: only the bytes read count, whatever was probed', () => {
     const { bytes } = planted(2, 600_000);
-    const view = pinChunkBuffer(800_000)!;
-    try {
+    withPinnedChunk(800_000, (view) => {
       const search = occurrenceSearchWhileFilling(table, view);
       view.fill(0xab, bytes.length);
       view.set(bytes);
       search.advance(bytes.length);
       expect(search.finish(bytes.length, bytes.length)).toEqual(viaJs(bytes, bytes.length, bytes.length));
-    } finally {
-      unpinChunkBuffer();
-    }
+    });
   });
 
   it('a flood of one pattern past the per-chunk cap stops where the JS probe stops', () => {
@@ -79,16 +73,13 @@ describe('the raw search word probe in the SIMD module', () => {
     const stride = Math.ceil(p.bytes.length / 8) * 8;
     const bytes = new Uint8Array((maximumOccurrencesPerChunk + 100) * stride);
     for (let at = 0; at + p.bytes.length <= bytes.length; at += stride) bytes.set(p.bytes, at);
-    const view = pinChunkBuffer(bytes.length)!;
-    try {
+    withPinnedChunk(bytes.length, (view) => {
       view.set(bytes);
       const search = occurrenceSearchWhileFilling(table, view);
       search.advance(bytes.length);
       const found = search.finish(bytes.length, bytes.length);
       expect(found.length).toBe(maximumOccurrencesPerChunk);
       expect(found).toEqual(viaJs(bytes, bytes.length, bytes.length));
-    } finally {
-      unpinChunkBuffer();
-    }
+    });
   });
 });
