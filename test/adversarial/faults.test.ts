@@ -114,7 +114,10 @@ describe.concurrent('files that change while read', () => {
   }
 
   test('a file that grows while it is read (a child appends 256 KiB every 5 ms for 1.5 s) → no crash, the key found, exit 1', async ({ expect }) => {
-    const file = put('growing.bin', Buffer.concat([pseudoRandomBytes(1000, 5), Buffer.from(pem), pseudoRandomBytes(1 << 20, 6)]));
+    // 16 MiB in 64 KiB chunks: the scan lasts long enough for appends to land while it reads
+    // (with 1 MiB, a fast scan could end between two appends, after some landed before the
+    // open: more bytes than at creation, none past the size at open, and rightly no warning).
+    const file = put('growing.bin', Buffer.concat([pseudoRandomBytes(1000, 5), Buffer.from(pem), pseudoRandomBytes(16 << 20, 6)]));
     const appending = mutator(file, `
       const fs = require('fs'); const fd = fs.openSync(process.argv[1], 'a');
       const block = Buffer.alloc(256 * 1024, 0x41); const end = Date.now() + 1500; let n = 0;
@@ -126,7 +129,7 @@ describe.concurrent('files that change while read', () => {
     expect(findingsOf(r).map((f) => [f.offset, f.detector, f.severity])).toEqual([[1000, 'pem', 'high']]);
     // Bytes read past the size it had when opened are reported, never silent.
     const read = Number(/scanned 1 file\(s\), (\d+) bytes/.exec(r.stderrText)?.[1]);
-    if (read > 1000 + pem.length + (1 << 20)) expect(r.stderrText).toMatch(/file changed size while read: \d+ bytes when opened, \d+ bytes read/);
+    if (read > 1000 + pem.length + (16 << 20)) expect(r.stderrText).toMatch(/file changed size while read: \d+ bytes when opened, \d+ bytes read/);
   });
 
   test('a file that shrinks while it is read (a child truncates it step by step) → no crash, no hang', async ({ expect }) => {
