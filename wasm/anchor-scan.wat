@@ -201,4 +201,150 @@
         (br $words)))
     (i32.store offset=124 (i32.const 0) (local.get $out))
     (local.get $to))
+
+  ;; AES key schedule relations (src/detectors/aes.ts): a filter for relationLags there. For
+  ;; every word j of [from, to) of the 32-bit words at `data` (from >= 8; words j-8 .. j+8 are
+  ;; read), whether W[j] ^ W[j-1] ^ W[j+lag] has at most one bit set for a lag of (-4, -6, -8,
+  ;; 4, 2, 8), where W[j] ^ W[j-1] has two bits or more and W[j] or W[j-1] a byte >= 0x80.
+  ;; Such words are written as (j, 0): JS works out the lags, exactly. Works in blocks of 16
+  ;; words while a whole block fits before `to` (the caller does the rest), stops early before
+  ;; a block when fewer than 128 output bytes are left; returns the word to resume from.
+  (func (export "aesRelations")
+    (param $data i32) (param $from i32) (param $to i32) (param $out i32) (param $outEnd i32)
+    (result i32)
+    (local $j i32) (local $base i32) (local $q i32) (local $lanes i32)
+    (local $w v128) (local $v v128) (local $d v128) (local $x v128) (local $any v128)
+    (local $high v128) (local $one v128) (local $zero v128)
+    (local.set $high (v128.const i32x4 0x80808080 0x80808080 0x80808080 0x80808080))
+    (local.set $one (i32x4.splat (i32.const 1)))
+    (local.set $zero (v128.const i64x2 0 0))
+    (local.set $j (local.get $from))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $to)))
+        (if (i32.gt_s (i32.add (local.get $out) (i32.const 128)) (local.get $outEnd))
+          (then
+            (i32.store offset=124 (i32.const 0) (local.get $out))
+            (return (local.get $j))))
+        ;; base = &W[j-8]: load offsets are unsigned, so every word is addressed from there.
+        (local.set $base (i32.add (local.get $data) (i32.shl (i32.sub (local.get $j) (i32.const 8)) (i32.const 2))))
+        ;; No byte >= 0x80 in W[j-1..j+15] (zero pages, text): no word of the block counts.
+        (if (v128.any_true
+              (v128.and (local.get $high)
+                (v128.or
+                  (v128.or (v128.load offset=28 (local.get $base)) (v128.load offset=44 (local.get $base)))
+                  (v128.or (v128.load offset=60 (local.get $base))
+                    (v128.or (v128.load offset=76 (local.get $base)) (v128.load offset=80 (local.get $base)))))))
+          (then
+            (local.set $q (i32.const 0))
+            (loop $vectors
+              (local.set $w (v128.load offset=32 (local.get $base)))
+              (local.set $v (v128.load offset=28 (local.get $base)))
+              (local.set $d (v128.xor (local.get $w) (local.get $v)))
+              ;; Per lag: d ^ W[j+lag] with at most one bit, x & (x - 1) == 0.
+              (local.set $x (v128.xor (local.get $d) (v128.load offset=16 (local.get $base))))
+              (local.set $any (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero)))
+              (local.set $x (v128.xor (local.get $d) (v128.load offset=8 (local.get $base))))
+              (local.set $any (v128.or (local.get $any) (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero))))
+              (local.set $x (v128.xor (local.get $d) (v128.load offset=0 (local.get $base))))
+              (local.set $any (v128.or (local.get $any) (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero))))
+              (local.set $x (v128.xor (local.get $d) (v128.load offset=48 (local.get $base))))
+              (local.set $any (v128.or (local.get $any) (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero))))
+              (local.set $x (v128.xor (local.get $d) (v128.load offset=40 (local.get $base))))
+              (local.set $any (v128.or (local.get $any) (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero))))
+              (local.set $x (v128.xor (local.get $d) (v128.load offset=64 (local.get $base))))
+              (local.set $any (v128.or (local.get $any) (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero))))
+              (local.set $lanes
+                (i32x4.bitmask
+                  (v128.and (local.get $any)
+                    (v128.and
+                      (i32x4.ne (v128.and (local.get $d) (i32x4.sub (local.get $d) (local.get $one))) (local.get $zero))
+                      (i32x4.ne (v128.and (v128.or (local.get $w) (local.get $v)) (local.get $high)) (local.get $zero))))))
+              (if (local.get $lanes)
+                (then
+                  (loop $eachLane
+                    (i32.store offset=0 (local.get $out)
+                      (i32.add (i32.add (local.get $j) (i32.shl (local.get $q) (i32.const 2))) (i32.ctz (local.get $lanes))))
+                    (i32.store offset=4 (local.get $out) (i32.const 0))
+                    (local.set $out (i32.add (local.get $out) (i32.const 8)))
+                    (local.set $lanes (i32.and (local.get $lanes) (i32.sub (local.get $lanes) (i32.const 1))))
+                    (br_if $eachLane (local.get $lanes)))))
+              (local.set $base (i32.add (local.get $base) (i32.const 16)))
+              (local.set $q (i32.add (local.get $q) (i32.const 1)))
+              (br_if $vectors (i32.lt_u (local.get $q) (i32.const 4))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $blocks)))
+    (i32.store offset=124 (i32.const 0) (local.get $out))
+    (local.get $j))
+
+  ;; Word classes for the entropy detector's word pass (src/detectors/entropy.ts): for each
+  ;; group g of 32 words at `data` (groups [0, groups)), bit t of the i32 at zeroOut + 4g is
+  ;; set when word 32g + t is non-zero, and of the i32 at textOut + 4g when it holds a byte
+  ;; that is neither text (printable ASCII, tab, LF, CR) nor NUL. Per byte, two 16-byte tables
+  ;; indexed by its low and its high nibble AND to non-zero exactly for those bytes:
+  ;;   bit 1: high nibble 0, low nibble not 0, 9, A or D (control bytes)
+  ;;   bit 2: high nibble 1 or 8..F (control bytes, bytes >= 0x80)
+  ;;   bit 4: high nibble 7, low nibble F (DEL)
+  (func (export "wordClasses")
+    (param $data i32) (param $groups i32) (param $zeroOut i32) (param $textOut i32)
+    (local $g i32) (local $at i32) (local $k i32)
+    (local $lo v128) (local $hi v128) (local $nibble v128) (local $zero v128) (local $v v128)
+    (local $z0 v128) (local $z1 v128) (local $z2 v128) (local $z3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local $zeroBits i32) (local $textBits i32)
+    (local.set $lo (v128.const i8x16 2 3 3 3 3 3 3 3 3 2 2 3 3 2 3 7))
+    (local.set $hi (v128.const i8x16 1 2 0 0 0 0 0 4 2 2 2 2 2 2 2 2))
+    (local.set $nibble (i8x16.splat (i32.const 15)))
+    (local.set $zero (v128.const i64x2 0 0))
+    (local.set $g (i32.const 0))
+    (block $done
+      (loop $groups
+        (br_if $done (i32.ge_u (local.get $g) (local.get $groups)))
+        (local.set $at (i32.add (local.get $data) (i32.shl (local.get $g) (i32.const 7))))
+        (local.set $zeroBits (i32.const 0))
+        (local.set $textBits (i32.const 0))
+        ;; Two halves of 16 words; an all-zero half (most of a core) has no bit in either class.
+        (local.set $k (i32.const 0))
+        (loop $halves
+          (local.set $z0 (v128.load offset=0 (local.get $at)))
+          (local.set $z1 (v128.load offset=16 (local.get $at)))
+          (local.set $z2 (v128.load offset=32 (local.get $at)))
+          (local.set $z3 (v128.load offset=48 (local.get $at)))
+          (if (v128.any_true (v128.or (v128.or (local.get $z0) (local.get $z1)) (v128.or (local.get $z2) (local.get $z3))))
+            (then
+              (local.set $t0 (v128.and
+                (i8x16.swizzle (local.get $lo) (v128.and (local.get $z0) (local.get $nibble)))
+                (i8x16.swizzle (local.get $hi) (i8x16.shr_u (local.get $z0) (i32.const 4)))))
+              (local.set $t1 (v128.and
+                (i8x16.swizzle (local.get $lo) (v128.and (local.get $z1) (local.get $nibble)))
+                (i8x16.swizzle (local.get $hi) (i8x16.shr_u (local.get $z1) (i32.const 4)))))
+              (local.set $t2 (v128.and
+                (i8x16.swizzle (local.get $lo) (v128.and (local.get $z2) (local.get $nibble)))
+                (i8x16.swizzle (local.get $hi) (i8x16.shr_u (local.get $z2) (i32.const 4)))))
+              (local.set $t3 (v128.and
+                (i8x16.swizzle (local.get $lo) (v128.and (local.get $z3) (local.get $nibble)))
+                (i8x16.swizzle (local.get $hi) (i8x16.shr_u (local.get $z3) (i32.const 4)))))
+              ;; Per word -1 or 0, narrowed to one byte per word: 16 words, 16 bits.
+              (local.set $zeroBits (i32.or (local.get $zeroBits)
+                (i32.shl
+                  (i8x16.bitmask
+                    (i8x16.narrow_i16x8_s
+                      (i16x8.narrow_i32x4_s (i32x4.ne (local.get $z0) (local.get $zero)) (i32x4.ne (local.get $z1) (local.get $zero)))
+                      (i16x8.narrow_i32x4_s (i32x4.ne (local.get $z2) (local.get $zero)) (i32x4.ne (local.get $z3) (local.get $zero)))))
+                  (local.get $k))))
+              (local.set $textBits (i32.or (local.get $textBits)
+                (i32.shl
+                  (i8x16.bitmask
+                    (i8x16.narrow_i16x8_s
+                      (i16x8.narrow_i32x4_s (i32x4.ne (local.get $t0) (local.get $zero)) (i32x4.ne (local.get $t1) (local.get $zero)))
+                      (i16x8.narrow_i32x4_s (i32x4.ne (local.get $t2) (local.get $zero)) (i32x4.ne (local.get $t3) (local.get $zero)))))
+                  (local.get $k))))))
+          (local.set $at (i32.add (local.get $at) (i32.const 64)))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br_if $halves (i32.lt_u (local.get $k) (i32.const 32))))
+        (i32.store (i32.add (local.get $zeroOut) (i32.shl (local.get $g) (i32.const 2))) (local.get $zeroBits))
+        (i32.store (i32.add (local.get $textOut) (i32.shl (local.get $g) (i32.const 2))) (local.get $textBits))
+        (local.set $g (i32.add (local.get $g) (i32.const 1)))
+        (br $groups)))
+  )
 )

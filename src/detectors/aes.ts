@@ -9,8 +9,9 @@
 // finds every schedule at every byte offset (a 16-byte round key always holds at least two
 // aligned words of its three relation words). The pass compares W[j] ^ W[j-1] with W[j+lag]
 // for the six lags the layouts produce; random data passes with probability 2^-32 per word and
-// zero runs never pass (the XOR must be non-zero). Only around those rare hits is a candidate
-// start scored by the layout's full relation pattern, and the best starts get the full check:
+// zero runs never pass (the XOR must be non-zero). The pass runs in WebAssembly SIMD, 16 words
+// at a time (wasm/anchor-scan.wat), relationLags is its JS form. Only around those rare hits
+// is a candidate start scored by the layout's full relation pattern, and the best starts get the full check:
 // the schedule is rebuilt from each round-key-sized window of the candidate and compared bit
 // by bit with memory; up to a few flipped bits (decayed memory, like aeskeyfind -t) are
 // tolerated, and the key comes from the best rebuild, never from one assumed-clean window.
@@ -25,6 +26,7 @@
 import { createHash } from 'node:crypto';
 import type { Detector, Match } from '../types.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
+import { filterAesRelations } from './anchor-filter.js';
 
 // ---------------------------------------------------------------------------------------------
 // FIPS-197 arithmetic
@@ -474,6 +476,29 @@ function keyLooksRandom(key: Uint8Array): boolean {
   return seen.size >= key.length / 2;
 }
 
+/**
+ * Bit k set when the relation of lag LAGS[k] nearly holds at word j: W[j] ^ W[j-1] ^ W[j+lag]
+ * has at most one bit set (so decayed memory does not hide a schedule), W[j+lag] non-zero.
+ * Only for words where a schedule can be: W[j] and W[j-1] non-zero and W[j] ^ W[j-1] with two
+ * bits or more (zero runs, repeats and sparse small integers satisfy the XOR without being a
+ * schedule), and a byte >= 0x80 in W[j] or W[j-1] (8 schedule bytes all below 0x80 happen once
+ * in 256, and the dozens of other relation words of the schedule still hit; text never passes).
+ * The JS form of wasm/anchor-scan.wat's aesRelations, which computes the same for 16 words at once.
+ */
+export function relationLags(W: Int32Array, j: number): number {
+  const w = W[j], v = W[j - 1];
+  if (w === 0 || v === 0 || ((w | v) & 0x80808080) === 0) return 0;
+  const d = w ^ v;
+  if ((d & (d - 1)) === 0) return 0;
+  let lags = 0;
+  // (W[j+lag] = 0 leaves x = d, which has two bits: no zero word passes.)
+  for (let k = 0; k < LAGS.length; k++) {
+    const x = d ^ W[j + LAGS[k]];
+    if ((x & (x - 1)) === 0) lags |= 1 << k;
+  }
+  return lags;
+}
+
 /** Hits a cluster needs to be scored: a schedule gives a dozen or more even with flipped bits; structured data gives ones and twos. */
 const minimumHits = 3;
 
@@ -511,53 +536,14 @@ export function findAesKeySchedules(bytes: Uint8Array, bodyLength: number): AesS
     last[k] = j;
     hits[k]++;
   };
-  /** The slow path for a group of words where some relation (nearly) held: which lags, exactly. */
-  const examine = (from: number, to: number) => {
-    for (let j = from; j < to; j++) {
-      const w = W[j], v = W[j - 1];
-      // The three words of a schedule relation are distinct and non-zero: zero runs and
-      // repeating patterns (a, 0, a, 0, ...) satisfy the XOR without being one.
-      if (w === 0 || v === 0 || w === v) continue;
-      const d = w ^ v;
-      for (let k = 0; k < LAGS.length; k++) {
-        const u = W[j + LAGS[k]];
-        const x = d ^ u;
-        if (u !== 0 && (x & (x - 1)) === 0) hit(k, j);
-      }
-    }
+  const atWord = (j: number) => {
+    const lags = relationLags(W, j);
+    for (let k = 0; k < LAGS.length; k++) if (lags & (1 << k)) hit(k, j);
   };
-  // The hot loop, six words per turn: the lag +2 relation (reversed AES-192 layouts, whose
-  // relation words are the sparsest) at every word, the other five lags at every third word.
-  // A relation counts when it holds up to one flipped bit (x & (x-1) === 0 for x = d ^ W[j+lag]),
-  // so decayed memory does not hide the hits. d must have two bits or more (else sparse small
-  // integers would pass against zero words). A group that passes is examined word by word at
-  // every lag; a schedule gives a dozen or more hits that way at any alignment, and a cluster
-  // of three is scored. Unrolled, because per-word loop overhead costs more than the comparisons.
-  const stop = count - 16;
-  const H = 0x80808080 | 0;
-  let x = 0;
-  for (let j = 9; j < stop; j += 6) {
-    // A group of words none of which has a byte >= 0x80 (zero pages, text: two thirds of a
-    // core) holds no schedule words: 28 schedule bytes all below 0x80 happen once in 2^28.
-    if (((W[j - 1] | W[j] | W[j + 1] | W[j + 2] | W[j + 3] | W[j + 4] | W[j + 5]) & H) === 0) continue;
-    let d = W[j] ^ W[j - 1];
-    let any = (d & (d - 1)) !== 0 && (
-      ((x = d ^ W[j + 2]) & (x - 1)) === 0 || ((x = d ^ W[j - 4]) & (x - 1)) === 0 || ((x = d ^ W[j - 6]) & (x - 1)) === 0 ||
-      ((x = d ^ W[j - 8]) & (x - 1)) === 0 || ((x = d ^ W[j + 4]) & (x - 1)) === 0 || ((x = d ^ W[j + 8]) & (x - 1)) === 0);
-    d = W[j + 1] ^ W[j];
-    any ||= (d & (d - 1)) !== 0 && ((x = d ^ W[j + 3]) & (x - 1)) === 0;
-    d = W[j + 2] ^ W[j + 1];
-    any ||= (d & (d - 1)) !== 0 && ((x = d ^ W[j + 4]) & (x - 1)) === 0;
-    d = W[j + 3] ^ W[j + 2];
-    any ||= (d & (d - 1)) !== 0 && (
-      ((x = d ^ W[j + 5]) & (x - 1)) === 0 || ((x = d ^ W[j - 1]) & (x - 1)) === 0 || ((x = d ^ W[j - 3]) & (x - 1)) === 0 ||
-      ((x = d ^ W[j - 5]) & (x - 1)) === 0 || ((x = d ^ W[j + 7]) & (x - 1)) === 0 || ((x = d ^ W[j + 11]) & (x - 1)) === 0);
-    d = W[j + 4] ^ W[j + 3];
-    any ||= (d & (d - 1)) !== 0 && ((x = d ^ W[j + 6]) & (x - 1)) === 0;
-    d = W[j + 5] ^ W[j + 4];
-    any ||= (d & (d - 1)) !== 0 && ((x = d ^ W[j + 7]) & (x - 1)) === 0;
-    if (any) examine(j, j + 6);
-  }
+  // Every word j with all its lag words inside the view: the module's SIMD pass does whole
+  // blocks of 16 words and leaves few words to look at; JS does the rest (or all, without it).
+  const from = 8, to = count - 8;
+  for (let j = filterAesRelations(bytes, shift, from, to, atWord); j < to; j++) atWord(j);
   for (let k = 0; k < LAGS.length; k++) flush(k);
   return [...finder.found.values()].sort((a, b) => a.start - b.start);
 }

@@ -23,6 +23,8 @@ interface Engine {
   memory: WebAssembly.Memory;
   scan(data: number, dataLength: number, from: number, to: number, out: number, outEnd: number, reserve: number, buckets: number): number;
   probe(data: number, from: number, to: number, step: number, keys: number, refs: number, mask: number, shift: number, filter: number, out: number, outEnd: number, reserve: number): number;
+  aesRelations(data: number, from: number, to: number, out: number, outEnd: number): number;
+  wordClasses(data: number, groups: number, zeroOut: number, textOut: number): void;
 }
 
 const bucketCount = 8;
@@ -201,6 +203,46 @@ export function filterSearch(haystack: Uint8Array, plan: FilterPlan, onHit: (id:
     planInMemory = plan;
   }
   untilDone(wasm, from, to, (at) => wasm.scan(data, haystack.length, at, to, outAddress, outAddress + outLength, plan.reserve, bucketsAddress), (start, id) => onHit(id, start));
+  return true;
+}
+
+/**
+ * Calls onCandidate(j), in order, for the words j in [from, to) of the 32-bit words at
+ * bytes[wordStart..] (from >= 8, to + 8 <= the words in `bytes`) where an AES schedule
+ * relation may nearly hold (wasm/anchor-scan.wat, aesRelations: a superset of the words where
+ * aes.ts's relationLags finds one). The module does whole blocks of 16 words; returns the
+ * first word it did not do (`from` without the module), for the caller to finish in JS.
+ */
+export function filterAesRelations(bytes: Uint8Array, wordStart: number, from: number, to: number, onCandidate: (word: number) => void): number {
+  const wasm = loadEngine();
+  if (!wasm || bytes.length > maximumFilterLength) return from;
+  const data = place(wasm, bytes);
+  if (data === undefined) return from;
+  const end = from + ((to - from) & ~15);
+  untilDone(wasm, from, end, (at) => wasm.aesRelations(data + wordStart, at, end, outAddress, outAddress + outLength), onCandidate);
+  return end;
+}
+
+/** Groups of 32 words classified per call: two bitmaps of 64 KiB in the output room. */
+const classGroupsPerCall = outLength / 8;
+
+/**
+ * The entropy word pass's classes of the words [0, 32·groups) at bytes[wordStart..], group by
+ * group of 32 (wasm/anchor-scan.wat, wordClasses): onBits(first group, zero bits, text bits,
+ * groups) per piece, the bitmaps valid only during the call. False without the module.
+ */
+export function filterWordClasses(bytes: Uint8Array, wordStart: number, groups: number, onBits: (firstGroup: number, zero: Int32Array, text: Int32Array, count: number) => void): boolean {
+  const wasm = loadEngine();
+  if (!wasm || bytes.length > maximumFilterLength) return false;
+  const data = place(wasm, bytes);
+  if (data === undefined) return false;
+  const zero = new Int32Array(wasm.memory.buffer, outAddress, classGroupsPerCall);
+  const text = new Int32Array(wasm.memory.buffer, outAddress + 4 * classGroupsPerCall, classGroupsPerCall);
+  for (let g = 0; g < groups; g += classGroupsPerCall) {
+    const count = Math.min(classGroupsPerCall, groups - g);
+    wasm.wordClasses(data + wordStart + 128 * g, count, outAddress, outAddress + 4 * classGroupsPerCall);
+    onBits(g, zero, text, count);
+  }
   return true;
 }
 

@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
-import { aesDetector, decryptionSchedule, expandKey, swapWordBytes } from '../../src/detectors/aes.js';
+import { aesDetector, decryptionSchedule, expandKey, relationLags, swapWordBytes } from '../../src/detectors/aes.js';
+import { anchorEngine, filterAesRelations } from '../../src/detectors/anchor-filter.js';
 import type { Match } from '../../src/types.js';
 import { scanChunked } from '../helpers/chunked.js';
 import { pseudoRandomBytes } from '../helpers/keys.js';
@@ -284,6 +285,60 @@ describe('negatives: no findings', () => {
     patterns.push(Buffer.alloc(65536, 0xcc), words((i) => i), words((i) => (i & 1 ? 0 : 0xdeadbeef)), words((i) => (i % 3 === 2 ? 0x11111111 ^ 0x22222222 : i % 3 ? 0x22222222 : 0x11111111)));
     patterns.push(Buffer.concat([Buffer.alloc(1000), expandKey(Buffer.alloc(16)), expandKey(Buffer.alloc(32)), expandKey(Buffer.alloc(16, 0x41)), Buffer.alloc(1000)]));
     for (const p of patterns) expect(scanAll(p)).toEqual([]);
+  });
+});
+
+describe('the SIMD relation filter (wasm/anchor-scan.wat aesRelations)', () => {
+  /** Every word with a relation per relationLags, and the words the module plus the JS tail hand on. */
+  function wordsWithRelations(bytes: Uint8Array) {
+    const shift = (4 - (bytes.byteOffset & 3)) & 3;
+    const count = (bytes.length - shift) >> 2;
+    const W = new Int32Array(bytes.buffer, bytes.byteOffset + shift, count);
+    const all: number[] = [];
+    for (let j = 8; j < count - 8; j++) if (relationLags(W, j) !== 0) all.push(j);
+    const handed: number[] = [];
+    const tail = filterAesRelations(bytes, shift, 8, count - 8, (j) => handed.push(j));
+    for (let j = tail; j < count - 8; j++) handed.push(j);
+    return { all, handed, tail, count };
+  }
+
+  test('it hands on every word where relationLags finds a relation, in order, and few others', () => {
+    expect(anchorEngine()).toBe('wasm');
+    // Schedules of every size and form, some with flipped bits, at odd offsets in random bytes,
+    // pointers and small integers (the structured data that sometimes passes).
+    const parts: Buffer[] = [];
+    for (const keyLength of keyLengths) {
+      const key = randomBytes(keyLength);
+      for (const schedule of [expandKey(key), decryptionSchedule(key), decryptionSchedule(key, false), swapWordBytes(expandKey(key))]) {
+        const flipped = Buffer.from(schedule);
+        for (let f = 0; f < 3; f++) flipped[randomInt(flipped.length)] ^= 1 << randomInt(8);
+        parts.push(randomBytes(1 + randomInt(61)), Buffer.from(schedule), Buffer.alloc(37), flipped);
+      }
+    }
+    const pointers = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < pointers.length; i += 8) pointers.writeBigUInt64LE(0x00007f0000000000n + BigInt(randomInt(1 << 30)) * 16n, i);
+    const integers = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < integers.length; i += 4) integers.writeUInt32LE(randomInt(4) === 0 ? randomInt(1 << 16) | 0x8000 : 0, i);
+    parts.push(pointers, integers, randomBytes(256 * 1024));
+    const bytes = Buffer.concat(parts);
+    for (const view of [bytes, bytes.subarray(3)]) {
+      const { all, handed, tail, count } = wordsWithRelations(view);
+      expect(tail).toBeGreaterThan(count - 8 - 16);
+      expect(all.length).toBeGreaterThan(200);
+      const set = new Set(handed);
+      expect(all.filter((j) => !set.has(j))).toEqual([]);
+      expect(handed).toEqual([...handed].sort((a, b) => a - b));
+      // The filter is selective: on the order of the words that do relate.
+      expect(handed.length).toBeLessThan(4 * all.length);
+    }
+  });
+
+  test('random bytes and zeros hand on nothing', () => {
+    for (const bytes of [randomBytes(1 << 20), Buffer.alloc(1 << 20)]) {
+      const { all, handed, count } = wordsWithRelations(bytes);
+      expect(all).toEqual([]);
+      expect(handed.filter((j) => j < count - 8 - 16)).toEqual([]);
+    }
   });
 });
 

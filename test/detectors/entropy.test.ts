@@ -1,14 +1,15 @@
 // The entropy detector: key-sized random runs that stand out from low-entropy surroundings are
 // low-severity hints at exact offsets; random, compressed and ordinary data are not findings;
 // the block map and the window test other detectors use.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
-import { blockEntropies, capHighEntropyFindings, entropyDetector, highEntropyThreshold, isHighEntropyWindow, maximumFindingsPerFile } from '../../src/detectors/entropy.js';
+import { blockEntropies, capHighEntropyFindings, classifyWords, entropyDetector, gapInWords, highEntropyThreshold, isHighEntropyWindow, maximumFindingsPerFile, maximumSpanInWords, segmentsOfBits } from '../../src/detectors/entropy.js';
+import { anchorEngine, filterWordClasses } from '../../src/detectors/anchor-filter.js';
 import { scan } from '../../dist/index.js';
 import type { Finding, Match } from '../../src/types.js';
 import { scanChunked } from '../helpers/chunked.js';
@@ -394,5 +395,79 @@ describe('the block map and the window test', () => {
     expect(isHighEntropyWindow(key, 0, 15)).toBe(false);
     expect(isHighEntropyWindow(key, 40, 32)).toBe(false);
     expect(isHighEntropyWindow(key, -1, 32)).toBe(false);
+  });
+});
+
+describe('the word pass: classes of words and the stretches read off them', () => {
+  /** Words of every class: zeros, text, controls, DEL, bytes >= 0x80, mixed. */
+  function mixedWords(count: number): Buffer {
+    const b = Buffer.alloc(4 * count);
+    const kinds = [() => 0, () => 0x41 + randomInt(26), () => randomInt(256), () => [0, 9, 10, 13, 0x7f, 0x1f, 0x20, 0x7e, 0x80][randomInt(9)]];
+    for (let i = 0; i < b.length; ) {
+      const kind = kinds[randomInt(kinds.length)];
+      for (let n = 1 + randomInt(64); n > 0 && i < b.length; n--) b[i++] = kind();
+    }
+    return b;
+  }
+
+  test('the module classifies every word as the JS form does (non-zero; a byte neither text nor NUL)', () => {
+    expect(anchorEngine()).toBe('wasm');
+    const bytes = mixedWords(32 * 5000);
+    // Every byte value alone in a word, at each of its four positions.
+    for (let v = 0; v < 256; v++) {
+      for (let p = 0; p < 4; p++) {
+        bytes.writeUInt32LE(0, 4 * (4 * v + p));
+        bytes[4 * (4 * v + p) + p] = v;
+      }
+    }
+    const groups = bytes.length / 128;
+    const W = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+    const zero = new Int32Array(groups), text = new Int32Array(groups);
+    classifyWords(W, 0, W.length, zero, text);
+    const fromModule = { zero: new Int32Array(groups), text: new Int32Array(groups) };
+    expect(filterWordClasses(bytes, 0, groups, (first, z, t, n) => {
+      fromModule.zero.set(z.subarray(0, n), first);
+      fromModule.text.set(t.subarray(0, n), first);
+    })).toBe(true);
+    expect(fromModule.zero).toEqual(zero);
+    expect(fromModule.text).toEqual(text);
+    // The text class per byte value, as the detector's top comment defines it.
+    for (let v = 0; v < 256; v++) {
+      const notText = v >= 0x80 || v === 0x7f || (v < 0x20 && ![0, 9, 10, 13].includes(v));
+      for (let p = 0; p < 4; p++) expect((text[v >> 3] >>> (4 * (v & 7) + p)) & 1, `byte 0x${v.toString(16)} at ${p}`).toBe(notText ? 1 : 0);
+    }
+  });
+
+  test('stretches read off the bits, 32 at a time, equal a word-by-word reading, piece by piece', () => {
+    // Bits with runs of hits and gaps of every length around the split (6 clear words).
+    for (let round = 0; round < 20; round++) {
+      const words = 32 * 400;
+      const hits = new Uint8Array(words);
+      for (let j = 0; j < words; ) {
+        const run = randomInt(4) === 0 ? randomInt(400) : randomInt(12);
+        if (randomInt(2)) hits.fill(1, j, j + run);
+        else for (let k = j; k < j + run && k < words; k++) hits[k] = randomInt(3) === 0 ? 1 : 0;
+        j += run + randomInt(10);
+      }
+      const expected: number[] = [];
+      let first = -1, last = -(1 << 30);
+      for (let j = 0; j < words; j++) {
+        if (!hits[j]) continue;
+        if (j - last > gapInWords) {
+          if (first >= 0 && last - first < maximumSpanInWords) expected.push(first, last);
+          first = j;
+        }
+        last = j;
+      }
+      if (first >= 0 && last - first < maximumSpanInWords) expected.push(first, last);
+      const bits = new Int32Array(words / 32);
+      hits.forEach((h, j) => (bits[j >> 5] |= h << (j & 31)));
+      const out: number[] = [];
+      const state = Int32Array.of(-1, -(1 << 30));
+      for (let g = 0; g < bits.length; g += 7) segmentsOfBits(bits.subarray(g, g + 7), Math.min(7, bits.length - g), 32 * g, state, out);
+      if (state[0] >= 0 && state[1] - state[0] < maximumSpanInWords) out.push(state[0], state[1]);
+      expect(out).toEqual(expected);
+      expect(expected.length).toBeGreaterThan(10);
+    }
   });
 });
