@@ -205,7 +205,8 @@
   ;; AES key schedule relations (src/detectors/aes.ts): a filter for relationLags there. For
   ;; every word j of [from, to) of the 32-bit words at `data` (from >= 8; words j-8 .. j+8 are
   ;; read), whether W[j] ^ W[j-1] ^ W[j+lag] has at most one bit set for a lag of (-4, -6, -8,
-  ;; 4, 2, 8), where W[j] ^ W[j-1] has two bits or more and W[j] or W[j-1] a byte >= 0x80.
+  ;; 4, 2, 8), where W[j], W[j-1] and W[j] ^ W[j-1] have two bits or more and W[j] or W[j-1]
+  ;; a byte >= 0x80.
   ;; Such words are written as (j, 0): JS works out the lags, exactly. Works in blocks of 16
   ;; words while a whole block fits before `to` (the caller does the rest), stops early before
   ;; a block when fewer than 128 output bytes are left; returns the word to resume from.
@@ -258,8 +259,12 @@
                 (i32x4.bitmask
                   (v128.and (local.get $any)
                     (v128.and
-                      (i32x4.ne (v128.and (local.get $d) (i32x4.sub (local.get $d) (local.get $one))) (local.get $zero))
-                      (i32x4.ne (v128.and (v128.or (local.get $w) (local.get $v)) (local.get $high)) (local.get $zero))))))
+                      (v128.and
+                        (i32x4.ne (v128.and (local.get $d) (i32x4.sub (local.get $d) (local.get $one))) (local.get $zero))
+                        (i32x4.ne (v128.and (v128.or (local.get $w) (local.get $v)) (local.get $high)) (local.get $zero)))
+                      (v128.and
+                        (i32x4.ne (v128.and (local.get $w) (i32x4.sub (local.get $w) (local.get $one))) (local.get $zero))
+                        (i32x4.ne (v128.and (local.get $v) (i32x4.sub (local.get $v) (local.get $one))) (local.get $zero)))))))
               (if (local.get $lanes)
                 (then
                   (loop $eachLane

@@ -478,23 +478,24 @@ function keyLooksRandom(key: Uint8Array): boolean {
 
 /**
  * Bit k set when the relation of lag LAGS[k] nearly holds at word j: W[j] ^ W[j-1] ^ W[j+lag]
- * has at most one bit set (so decayed memory does not hide a schedule), W[j+lag] non-zero.
- * Only for words where a schedule can be: W[j] and W[j-1] non-zero and W[j] ^ W[j-1] with two
- * bits or more (zero runs, repeats and sparse small integers satisfy the XOR without being a
- * schedule), and a byte >= 0x80 in W[j] or W[j-1] (8 schedule bytes all below 0x80 happen once
- * in 256, and the dozens of other relation words of the schedule still hit; text never passes).
- * The JS form of wasm/anchor-scan.wat's aesRelations, which computes the same for 16 words at once.
+ * has at most one bit set (so decayed memory does not hide a schedule). The three words and
+ * W[j] ^ W[j-1] must have two bits or more: schedule words are random (one with fewer bits
+ * comes once in 10^8), while a relation with a zero or one-bit term holds trivially in
+ * structured data (a repeated word beside the small integer 1, 2 or 4; zero runs). And W[j] or
+ * W[j-1] must have a byte >= 0x80 (8 schedule bytes all below 0x80 come once in 256, and the
+ * dozens of other relation words of the schedule still hit; text never passes).
+ * wasm/anchor-scan.wat's aesRelations filters the words for this, 16 at a time.
  */
 export function relationLags(W: Int32Array, j: number): number {
   const w = W[j], v = W[j - 1];
-  if (w === 0 || v === 0 || ((w | v) & 0x80808080) === 0) return 0;
+  if ((w & (w - 1)) === 0 || (v & (v - 1)) === 0 || ((w | v) & 0x80808080) === 0) return 0;
   const d = w ^ v;
   if ((d & (d - 1)) === 0) return 0;
   let lags = 0;
-  // (W[j+lag] = 0 leaves x = d, which has two bits: no zero word passes.)
   for (let k = 0; k < LAGS.length; k++) {
-    const x = d ^ W[j + LAGS[k]];
-    if ((x & (x - 1)) === 0) lags |= 1 << k;
+    const u = W[j + LAGS[k]];
+    const x = d ^ u;
+    if ((x & (x - 1)) === 0 && (u & (u - 1)) !== 0) lags |= 1 << k;
   }
   return lags;
 }
