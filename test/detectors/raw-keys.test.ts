@@ -235,6 +235,64 @@ describe('EC and Ed25519', () => {
     ]);
   }, 30_000);
 
+  describe('a JVM heap (gcore of Java 17): the scalar as a little-endian byte[] 14 KiB before the point\'s BigInteger words', () => {
+    const d = jwkMember(ec, 'd');
+    const x = jwkMember(ec, 'x');
+    const y = jwkMember(ec, 'y');
+    /** A HotSpot array (64-bit, compressed class pointers): mark word, class pointer, element count, then the data (at `at`). */
+    const javaArray = (at: number, data: Buffer, elementSize: 1 | 4, count = data.length / elementSize): Plant => {
+      const header = Buffer.alloc(16);
+      header.writeBigUInt64LE(1n, 0);
+      header.writeUInt32LE(0x6848, 8);
+      header.writeUInt32LE(count, 12);
+      return { at: at - 16, bytes: Buffer.concat([header, data]) };
+    };
+    // The allocation order ECKeyPairGenerator leaves in eden (measured in five gcores: arrayS
+    // 14.1 to 14.4 KiB before the x magnitude, 19.0 to 19.3 KiB before the encoded point):
+    // ECPrivateKeyImpl.arrayS, then the ECPoint's BigInteger magnitudes, then the X509Key's 04‖x‖y.
+    const scalarAt = 400_000;
+    const heap = (scalar: Buffer, count?: number): Plant[] => [
+      javaArray(scalarAt, scalar, 1, count),
+      javaArray(scalarAt + 14_208, inForm(x, 'raw-words'), 4),
+      javaArray(scalarAt + 16_696, inForm(y, 'raw-words'), 4),
+      javaArray(scalarAt + 19_200, Buffer.concat([Buffer.of(4), x, y]), 1),
+    ];
+    // The public key's X.509 encoding, or only Java's PKCS8Key.key (SEC1 without curve or point: the point is d·G on each 32-byte curve).
+    const sources: Array<[string, Plant]> = [
+      ['an SPKI', { at: 50_001, bytes: spki(ec) }],
+      ['the SEC1 encoding of the private key alone', { at: 50_001, bytes: Buffer.concat([Buffer.from('302502010104' + '20', 'hex'), d]) }],
+    ];
+    const expected = [{ offset: scalarAt, length: 32, kind: 'ec-private-key', encoding: 'raw-le', fingerprint: fingerprintOf(ec), severity: 'high' }];
+
+    test.each(sources)('public key from %s: found at the byte[]\'s data, the same for any chunk size; a 64-byte shift moves it by 64', async (name, source) => {
+      const slug = name.replace(/\W+/g, '-');
+      const file = tree.put(`jvm-ec-${slug}.bin`, fileWith(1 << 20, [source, ...heap(inForm(d, 'raw-le'))]));
+      expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual(expected);
+      for (const chunkSizeInBytes of [65_536 + 8, scalarAt + 8]) expect(summary((await scan([file], { jobs: 2, chunkSizeInBytes })).findings), `chunk ${chunkSizeInBytes}`).toEqual(expected);
+      const shifted = tree.put(`jvm-ec-shift-${slug}.bin`, Buffer.concat([Buffer.alloc(64, 0x11), readFileSync(file)]));
+      expect(summary((await scan([shifted], { jobs: 2 })).findings).map((f) => f.offset)).toEqual([scalarAt + 64]);
+    }, 30_000);
+
+    test('the scalar bytes zeroed: no raw finding', async () => {
+      const file = tree.put('jvm-ec-zeroed.bin', fileWith(1 << 20, [sources[0][1], ...heap(Buffer.alloc(32))]));
+      expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([]);
+    }, 30_000);
+
+    test('beyond 8 KiB only a window that starts an array of exactly a scalar is tested: a byte[33] header, no finding', async () => {
+      const file = tree.put('jvm-ec-not-an-array.bin', fileWith(1 << 20, [sources[0][1], ...heap(inForm(d, 'raw-le'), 33)]));
+      expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([]);
+    }, 30_000);
+
+    test('within 8 KiB of a coordinate\'s BigInteger words, little-endian scalars are tested without a header too', async () => {
+      const file = tree.put('jvm-ec-near-words.bin', fileWith(1 << 20, [
+        sources[0][1],
+        { at: scalarAt + 14_208 - 4096, bytes: inForm(d, 'raw-le') },
+        javaArray(scalarAt + 14_208, inForm(x, 'raw-words'), 4),
+      ]));
+      expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([{ ...expected[0], offset: scalarAt + 14_208 - 4096 }]);
+    }, 30_000);
+  });
+
   test('an Ed25519 seed right before its public key (Go, BoringSSL)', async () => {
     const seed = jwkMember(ed, 'd');
     const pub = jwkMember(ed, 'x');

@@ -217,7 +217,7 @@ describe.skipIf(missingJdk.length > 0)('raw keys in a Java heap dump', () => {
     for (const f of raw) expect([fingerprintOf(rsa), fingerprintOf(ec)]).toContain(f.fingerprint);
   }, 60_000);
 
-  test.skipIf(missing.length > 0)('gcore of the same JVM (its raw heap, about 1 GB): the primes as BigInteger int[] magnitudes in memory (raw-words)', async () => {
+  test.skipIf(missing.length > 0)('gcore of the same JVM (its raw heap, about 1 GB): the primes as BigInteger int[] magnitudes in memory (raw-words), the EC scalar as ECPrivateKeyImpl\'s little-endian byte[] (raw-le)', async () => {
     const dir = tree.root;
     if (!existsSync(path.join(dir, 'HoldKeys.class'))) return; // written by the test above
     const keyFile = path.join(dir, 'java-keys-core.b64');
@@ -228,26 +228,43 @@ describe.skipIf(missingJdk.length > 0)('raw keys in a Java heap dump', () => {
     const core = gcore(jvm.pid!, path.join(dir, 'jvm'));
     jvm.kill('SIGKILL');
     try {
-      const [rsa] = readFileSync(keyFile, 'utf8').trim().split('\n').map((b64) => createPrivateKey({ key: Buffer.from(b64, 'base64'), format: 'der', type: 'pkcs8' }));
+      const [rsa, ec] = readFileSync(keyFile, 'utf8').trim().split('\n').map((b64) => createPrivateKey({ key: Buffer.from(b64, 'base64'), format: 'der', type: 'pkcs8' }));
       const { findings, summary } = await scan([core], { jobs: 2 });
       expect(summary.errors).toEqual([]);
-      const words = findings.filter((f) => f.detector === 'raw' && f.encoding === 'raw-words');
+      const raw = findings.filter((f) => f.detector === 'raw');
+      const words = raw.filter((f) => f.encoding === 'raw-words' && f.kind === 'rsa-private-key');
       expect(words.length).toBeGreaterThan(0);
+      const scalars = raw.filter((f) => f.kind === 'ec-private-key');
+      expect(scalars.length, 'EC scalar').toBeGreaterThan(0);
+      // Nothing else is claimed.
+      for (const f of raw) expect([fingerprintOf(rsa), fingerprintOf(ec)]).toContain(f.fingerprint);
       const primes = [member(rsa, 'p'), member(rsa, 'q')];
       const handle = await open(core, 'r');
+      /** The integer at the finding's offset, big-endian, decoded per its encoding. */
+      const valueAt = async (f: (typeof raw)[number]) => {
+        const at = Buffer.alloc(f.length);
+        await handle.read(at, 0, f.length, f.offset);
+        if (f.encoding === 'raw-le') return at.reverse();
+        if (f.encoding === 'raw-be') return at;
+        const bigEndian = Buffer.alloc(f.length);
+        for (let i = 0; i < f.length; i += 4) bigEndian.writeUInt32BE(at.readUInt32LE(i), i);
+        return bigEndian;
+      };
       try {
-        for (const f of words) {
+        for (const f of raw.filter((r) => r.kind === 'rsa-private-key')) {
           expect(f.fingerprint).toBe(fingerprintOf(rsa));
-          const at = Buffer.alloc(f.length);
-          await handle.read(at, 0, f.length, f.offset);
-          const bigEndian = Buffer.alloc(f.length);
-          for (let i = 0; i < f.length; i += 4) bigEndian.writeUInt32BE(at.readUInt32LE(i), i);
-          expect(primes.some((p) => p.equals(bigEndian)), `raw-words at ${f.offset}`).toBe(true);
+          const value = await valueAt(f);
+          expect(primes.some((p) => p.equals(value)), `${f.encoding} at ${f.offset}`).toBe(true);
+        }
+        for (const f of scalars) {
+          expect(f.fingerprint, `EC scalar at ${f.offset}`).toBe(fingerprintOf(ec));
+          expect(f.length).toBe(32);
+          expect((await valueAt(f)).equals(member(ec, 'd')), `EC scalar at ${f.offset} (${f.encoding})`).toBe(true);
         }
       } finally {
         await handle.close();
       }
-      console.log(`jvm core: ${words.length} raw-words prime(s), e.g. at ${words.slice(0, 3).map((f) => `${f.address} ${f.region}`).join('; ')}`);
+      console.log(`jvm core: ${words.length} raw-words prime(s), e.g. at ${words.slice(0, 3).map((f) => `${f.address} ${f.region}`).join('; ')}; EC scalar at ${scalars.map((f) => `${f.offset} ${f.encoding} ${f.address}`).join('; ')}`);
     } finally {
       rmSync(core, { force: true });
     }
