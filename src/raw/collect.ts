@@ -8,7 +8,8 @@
 //   SEC1 ECPrivateKey       02 01 01 04 <d> [0] curve [1] point: the public half (d·G when absent)
 //   OpenSSH wire public     00 00 00 07 "ssh-rsa" <e> <n>, "ecdsa-sha2-nistp*", "ssh-ed25519"
 //   JWK (RFC 7517/7518)     {"kty":"RSA","n","e"}, {"kty":"EC","crv","x","y"}, {"kty":"OKP","crv","x"},
-//                           public or private, in plain JSON or JSON held in a string (ASCII)
+//                           public or private, in plain JSON or JSON held in a string, in ASCII
+//                           or UTF-16LE (Java and .NET strings)
 // found through anchors most of which other detectors search anyway (see RAW_ANCHORS). Only
 // public values are returned. A structure belongs to the chunk whose body it starts in.
 import { createECDH, ECDH } from 'node:crypto';
@@ -35,9 +36,10 @@ const SECG_CURVES = Buffer.from('2b810400', 'hex'); // P-384, P-521, secp256k1
 const SSH = Buffer.from('ssh-', 'latin1'); // OpenSSH wire names, after their 4-byte length
 const SSH_ECDSA = Buffer.from('ecdsa-', 'latin1');
 const KTY = Buffer.from('kty', 'latin1'); // the jwk detector's needle: a JWK's "kty" member name
+const KTY_UTF16 = Buffer.from('kty', 'utf16le'); // and its UTF-16LE needle
 
 /** The fixed byte strings public keys are found by: searched with every detector's in one pass (src/detectors/anchors.ts). */
-export const RAW_ANCHORS: readonly Buffer[] = [INTEGER_ONE, PKCS1_ARC, PRIME_CURVES, SECG_CURVES, OKP_SPKI, SSH, SSH_ECDSA, KTY];
+export const RAW_ANCHORS: readonly Buffer[] = [INTEGER_ONE, PKCS1_ARC, PRIME_CURVES, SECG_CURVES, OKP_SPKI, SSH, SSH_ECDSA, KTY, KTY_UTF16];
 
 /** A chunk full of public keys (a trust store) is collected up to this many. */
 export const maximumPublicsPerChunk = 4096;
@@ -92,21 +94,9 @@ export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: 
   });
   // A JWK's "kty" can come after a long "n" (2.7 KB for RSA-16384): its hits are followed into
   // the margin, and the object is this chunk's when its opening brace is in the body.
-  const ktyHits = anchors?.get(KTY) ?? searchAll(buf, KTY, bodyLength + jwkReach);
-  let lastObjectEnd = -1;
-  let previous = -1;
-  for (let k = 0; k < ktyHits.length; k++) {
-    const at = ktyHits[k];
-    if (at >= bodyLength + jwkReach || out.length >= maximumPublicsPerChunk) break;
-    // A "kty" inside the object just read (a nested member) is that object's; one not quoted is no member name.
-    if (at >= lastObjectEnd && bytes[at - 1] === 0x22) {
-      try {
-        lastObjectEnd = jwkAround(bytes, at, previous, bodyLength, out) ?? lastObjectEnd;
-      } catch {
-        // not a JWK
-      }
-    }
-    previous = at;
+  for (const unit of [1, 2] as const) {
+    const needle = unit === 1 ? KTY : KTY_UTF16;
+    jwksAround(bytes, anchors?.get(needle) ?? searchAll(buf, needle, bodyLength + unit * jwkReach), unit, bodyLength, out);
   }
   return out;
 }
@@ -114,6 +104,29 @@ export function collectPublics(bytes: Uint8Array, bodyLength: number, anchors?: 
 /** How far before its "kty" a JWK's opening brace may be, and how long an object may be. */
 const jwkReach = 8 * 1024;
 const bracesTried = 4;
+
+/**
+ * The JWKs around `hits` of "kty" in text of `unit`-byte code units (1: ASCII, 2: UTF-16LE):
+ * a "kty" inside the object just read (a nested member) is that object's; one not quoted is no
+ * member name.
+ */
+function jwksAround(bytes: Uint8Array, hits: ArrayLike<number>, unit: 1 | 2, bodyLength: number, out: PublicValue[]): void {
+  let lastObjectEnd = -1;
+  let previous = -1;
+  const window: { current?: WideText } = {};
+  for (let k = 0; k < hits.length; k++) {
+    const at = hits[k];
+    if (at >= bodyLength + unit * jwkReach || out.length >= maximumPublicsPerChunk) break;
+    if (at >= lastObjectEnd && bytes[at - unit] === 0x22 && (unit === 1 || bytes[at - 1] === 0)) {
+      try {
+        lastObjectEnd = (unit === 1 ? jwkAround(bytes, at, previous, bodyLength, out) : wideJwkAround(bytes, at, previous, bodyLength, out, window)) ?? lastObjectEnd;
+      } catch {
+        // not a JWK
+      }
+    }
+    previous = at;
+  }
+}
 
 /**
  * The JWK object around the "kty" at `at` whose brace is in the body: its public value into
@@ -131,6 +144,50 @@ function jwkAround(bytes: Uint8Array, at: number, previous: number, bodyLength: 
     if (!object || object.end <= at || !object.members.has('kty')) continue;
     if (brace < bodyLength) pushJwk(object.members, out);
     return object.end;
+  }
+  return undefined;
+}
+
+/** UTF-16LE text narrowed to one byte a character (Latin-1 code units), shared by the "kty" hits that fall in it. */
+interface WideText {
+  /** Byte offsets of the text's first character and just past its last. */
+  from: number;
+  to: number;
+  /** The run of Latin-1 code units ended at `to` (else the window was cut at its size). */
+  endsRun: boolean;
+  text: Uint8Array;
+}
+
+/** Characters narrowed at a time: four of the longest objects, so the hits of a long text reuse one window. */
+const wideWindowChars = 8 * jwkReach;
+
+/**
+ * The same in UTF-16LE. A JWK's structure is 7-bit ASCII: its brace is looked for in the bytes
+ * (back to the previous "kty", only through code units below 0x100), and the text from there is
+ * narrowed to one byte a character in windows that later hits reuse, so a text full of "kty"
+ * costs its length.
+ */
+function wideJwkAround(bytes: Uint8Array, at: number, previous: number, bodyLength: number, out: PublicValue[], window: { current?: WideText }): number | undefined {
+  // Latin-1 code units (a kid may hold a few non-ASCII letters: narrowed to 0x80, text but nothing JSON reads as structure).
+  const latin1 = (i: number) => i >= 0 && i + 1 < bytes.length && bytes[i + 1] === 0;
+  const style: QuoteStyle = bytes[at - 4] === 0x5c && bytes[at - 3] === 0 ? 'escaped' : 'plain';
+  let tried = 0;
+  for (let brace = at - 2; brace > previous && at - brace <= 2 * jwkReach && tried < bracesTried && latin1(brace); brace -= 2) {
+    if (bytes[brace] !== 0x7b) continue;
+    tried++;
+    let w = window.current;
+    if (!w || brace < w.from || (!w.endsRun && brace + 4 * jwkReach > w.to)) {
+      let to = brace;
+      while (latin1(to) && (to - brace) / 2 < wideWindowChars) to += 2;
+      const text = new Uint8Array((to - brace) / 2);
+      for (let i = 0; i < text.length; i++) text[i] = Math.min(bytes[brace + 2 * i], 0x80);
+      w = window.current = { from: brace, to, endsRun: !latin1(to), text };
+    }
+    const start = (brace - w.from) / 2;
+    const object = readJsonObject(w.text, start, Math.min(w.text.length, start + 2 * jwkReach), style);
+    if (!object || w.from + 2 * object.end <= at || !object.members.has('kty')) continue;
+    if (brace < bodyLength) pushJwk(object.members, out);
+    return w.from + 2 * object.end;
   }
   return undefined;
 }

@@ -123,11 +123,15 @@ describe('RSA primes', () => {
 describe('public JWKs as the public keys', () => {
   const publicJwk = (key: KeyObject) => JSON.stringify(createPublicKey(key).export({ format: 'jwk' }));
   test.each([
-    ['plain JSON', (jwk: string) => jwk],
-    ['JSON held in a JSON string', (jwk: string) => JSON.stringify({ config: jwk }).slice(1, -1)],
-    ['a JWKS, kty last, n first', (jwk: string) => JSON.stringify({ keys: [{ ...JSON.parse(jwk), kty: undefined, use: 'sig' }].map((k) => ({ ...k, kty: 'RSA' })) })],
-  ])('an RSA public JWK (%s) and the BIGNUMs of its key: p and q found, with the key fingerprint', async (_name, wrap) => {
-    const text = Buffer.from(wrap(publicJwk(rsa)), 'latin1');
+    ['plain JSON', (jwk: string) => jwk, 'latin1'],
+    ['JSON held in a JSON string', (jwk: string) => JSON.stringify({ config: jwk }).slice(1, -1), 'latin1'],
+    ['a JWKS, kty last, n first', (jwk: string) => JSON.stringify({ keys: [{ ...JSON.parse(jwk), kty: undefined, use: 'sig' }].map((k) => ({ ...k, kty: 'RSA' })) }), 'latin1'],
+    // A Java or .NET string holding the JWK (a JWKS a service fetched and kept).
+    ['UTF-16LE', (jwk: string) => jwk, 'utf16le'],
+    ['UTF-16LE, JSON held in a JSON string', (jwk: string) => JSON.stringify({ config: jwk }).slice(1, -1), 'utf16le'],
+    ['UTF-16LE, a JWKS, kty last, n first', (jwk: string) => JSON.stringify({ keys: [{ ...JSON.parse(jwk), kty: undefined, use: 'sig' }].map((k) => ({ ...k, kty: 'RSA' })) }), 'utf16le'],
+  ] as const)('an RSA public JWK (%s) and the BIGNUMs of its key: p and q found, with the key fingerprint', async (_name, wrap, encoding) => {
+    const text = Buffer.from(wrap(publicJwk(rsa)), encoding);
     const plants = [
       { at: 100_003, bytes: text },
       { at: 180_000, bytes: inForm(jwkMember(rsa, 'n'), 'raw-le') },
@@ -138,7 +142,7 @@ describe('public JWKs as the public keys', () => {
     const expected = [200_008, 201_000].map((offset) => ({ offset, length: 128, kind: 'rsa-private-key', encoding: 'raw-le', fingerprint: fingerprintOf(rsa), severity: 'high' }));
     expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual(expected);
     // The JWK's brace and its "kty" on either side of a chunk boundary: the same.
-    const boundary = 100_003 + text.lastIndexOf('{', text.indexOf('kty')) + 1;
+    const boundary = 100_003 + text.lastIndexOf(Buffer.from('{', encoding), text.indexOf(Buffer.from('kty', encoding))) + 1;
     expect(summary((await scan([file], { jobs: 1, chunkSizeInBytes: boundary })).findings)).toEqual(expected);
     // Without the JWK there is no public key to go by: nothing.
     const without = tree.put(`jwk-none-${_name.replace(/\W+/g, '-')}.bin`, fileWith(1 << 20, plants.slice(1)));
