@@ -2,7 +2,7 @@
 // Files are processed a few at a time (small files would otherwise idle the workers) and
 // reported in enumeration order, so output is deterministic.
 import { constants as fsConstants, createReadStream, open as openFd } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import os from 'node:os';
 import { addAbortSignal, Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import { ReadError, scanFileRanges, Slots, streamChunks, type FileRange, type Fi
 import { fileHead } from './input/file-head.js';
 import { headReader, StreamHead } from './input/containers/stream-head.js';
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
+import { Spool } from './input/spool.js';
 import {
   CONTAINER_SNIFF_BYTES,
   DEFAULT_CONTAINER_LIMITS,
@@ -29,7 +30,7 @@ import { loadKnownTargets } from './raw/known.js';
 import { FilePublicKeys, searchRawKeysOfFile } from './raw/search.js';
 import { capHighEntropyFindings } from './detectors/entropy.js';
 import { EntropyProfileBuilder, profileBlockSizeInBytes, type EntropyProfile } from './entropy-profile.js';
-import { describeOffsets, fileReader, locate, readLayout, type DumpLayout } from './formats/index.js';
+import { describeOffsets, fileReader, locate, readLayout, sniffFormat, SNIFF_BYTES, type DumpLayout } from './formats/index.js';
 import { BufferPool, ChunkPool } from './pool/pool.js';
 import type { ChunkResult, ChunkTask } from './pool/worker.js';
 import type { DetectorId, FileSummary, Finding, ScanError, Severity, Skipped, Summary } from './types.js';
@@ -191,8 +192,11 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     const zeroRanges: Array<[number, number]> = [];
     /** The file's own bytes' entropy profile, on request (a container's compressed bytes get none). */
     const profile = options.entropyProfile ? new EntropyProfileBuilder() : undefined;
-    /** A chunk's results into `into` (offsets in that byte stream); progress counts the file's own bytes only. */
-    const absorb = (offset: number, bodyLength: number, result: ChunkResult, into: Finding[]) => {
+    /**
+     * A chunk's results into `into` (offsets in that byte stream), its public keys into `keys`
+     * (that byte stream's, for its raw pass); progress counts the file's own bytes only.
+     */
+    const absorb = (offset: number, bodyLength: number, result: ChunkResult, into: Finding[], keys: FilePublicKeys | undefined) => {
       const ownBytes = into === fileFindings;
       if (ownBytes) options.onBytesScanned?.(bodyLength);
       if (ownBytes && result.failures.length === 0) scannedBytes += bodyLength;
@@ -201,7 +205,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         fileErrors.push({ path: source.path, offset, message: `detector ${failure.detector} failed on the chunk at offset ${offset}: ${failure.message}` });
       }
       if (result.entropy) profile!.add(result.entropy);
-      if (ownBytes) publicKeys.add(result.publics);
+      keys?.add(result.publics);
       for (const m of result.matches) {
         into.push({
           path: source.path,
@@ -224,29 +228,67 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       if (ownBytes) skippedRanges.push({ from: offset, to: offset + bodyLength, reason: 'worker failed' });
       fileErrors.push({ path: source.path, offset, message: `worker failed on the chunk at offset ${offset}: ${describeError(error)}` });
     };
-    /** A chunk already read (a stream's, a small file's), its buffer transferred to the worker. */
-    const dispatch = (chunk: FilledChunk, into: Finding[] = fileFindings) => {
+    const own: Sink = { findings: fileFindings, keys: publicKeys, zeroRanges };
+    /**
+     * A chunk already read (a stream's, a small file's), its buffer transferred to the worker;
+     * resolves when its results are absorbed into `sink`.
+     */
+    const dispatch = (chunk: FilledChunk, sink: Sink = own): Promise<void> => {
+      const into = sink.findings;
       const ownBytes = into === fileFindings;
       if (ownBytes) bytes = Math.max(bytes, chunk.offset + chunk.length);
       if (chunk.bodyLength === 0) {
         buffers.release(chunk.buffer);
-        return;
+        return Promise.resolve();
       }
       const task = { buffer: chunk.buffer, length: chunk.length, bodyLength: chunk.bodyLength, detectorIds, ...(chunk.before ? { before: chunk.before } : {}), ...(profile && ownBytes ? { profileOffset: chunk.offset } : {}) };
       // After the transfer chunk.buffer is detached: whether it was a pooled buffer is known only now.
       const pooled = chunk.buffer.byteLength === buffers.bufferSizeInBytes;
-      inFlight.push(
-        pool.run(task, options.signal).then(
-          (result) => {
-            buffers.release(result.buffer!);
-            absorb(chunk.offset, chunk.bodyLength, result, into);
-          },
-          (error) => {
-            if (pooled) buffers.replaceLost();
-            workerFailed(chunk.offset, chunk.bodyLength, error, ownBytes);
-          },
-        ),
+      const done = pool.run(task, options.signal).then(
+        (result) => {
+          absorb(chunk.offset, chunk.bodyLength, result, into, sink.keys);
+          const buffer = result.buffer!;
+          if (result.zeros) sink.zeroRanges?.push([chunk.offset, chunk.offset + chunk.length]);
+          if (!sink.spool) return buffers.release(buffer);
+          // A stream's body is spooled from the buffer the worker gave back (its bytes as they
+          // were), then the buffer is reused: the write (on libuv's threads) overlaps the next
+          // chunks' scans instead of holding this one back, and the buffers bound what waits on
+          // the disk. A hole of a sparse core stays a hole.
+          if (result.zeros) {
+            sink.spool.skip(chunk.offset, chunk.bodyLength);
+            return buffers.release(buffer);
+          }
+          void sink.spool.write(new Uint8Array(buffer, 0, chunk.bodyLength), chunk.offset).then(() => buffers.release(buffer));
+        },
+        (error) => {
+          if (pooled) buffers.replaceLost();
+          sink.spool?.lose(`the chunk at offset ${chunk.offset} did not come back from its worker`);
+          workerFailed(chunk.offset, chunk.bodyLength, error, ownBytes);
+        },
       );
+      inFlight.push(done);
+      return done;
+    };
+    const spoolForRaw = () => (detectorIds.includes('raw') ? Spool.create() : Promise.resolve(undefined));
+    /**
+     * The raw pass (the second pass of detector raw, as for a regular file) over a spooled stream,
+     * once its first pass is absorbed: findings at positions in the stream, into `into`. A spool
+     * that failed is an error of the input (the gate fails closed); the first pass stands.
+     */
+    const rawPassOfSpool = async (spool: Spool, name: string, sink: Sink) => {
+      const failure = await spool.finish();
+      if (options.signal?.aborted) return;
+      if (failure !== undefined) {
+        fileErrors.push({ path: source.path, message: `raw pass not run: could not spool ${name} to ${spool.path}: ${failure}` });
+        return;
+      }
+      await rawPassOf(spool.handle, spool.size, sink);
+    };
+    /** The raw pass over bytes [0, size) of an open file that holds what the first pass scanned. */
+    const rawPassOf = async (handle: FileHandle, size: number, sink: Sink) => {
+      const head = size > 0 ? await fileReader(handle)(0, Math.min(SNIFF_BYTES, size)) : new Uint8Array(0);
+      const host = { path: source.path, handle, size, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, zeroRanges: sink.zeroRanges, run: (task: ChunkTask) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: sniffFormat(head) };
+      await searchRawKeysOfFile(host, (sink.keys ?? new FilePublicKeys()).targets(rawKnownTargets, options.deep ?? false, testKeys), sink.findings, fileErrors);
     };
     /** A chunk of the open regular file, read by the worker that scans it. */
     const scanRange = (fd: number, sizeAtOpen: number, range: FileRange): Promise<RangeOutcome> => {
@@ -258,7 +300,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           const failure = result.readError;
           if (result.zeros && !failure) zeroRanges.push([range.offset, range.offset + result.length]);
           // Scanned as far as it could be read: the worker says which body that was.
-          if (result.bodyLength > 0) absorb(range.offset, result.bodyLength, result, fileFindings);
+          if (result.bodyLength > 0) absorb(range.offset, result.bodyLength, result, fileFindings, publicKeys);
           if (failure) {
             // The chunk before reads the same failure in its margin: one error per failing offset.
             if (!fileErrors.some((e) => e.offset === failure.offset && e.message.startsWith('read failed'))) {
@@ -300,6 +342,10 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
               scanBytes: async (pieces, place) => {
                 const stream: (typeof streams)[number] = { place, findings: [] };
                 streams.push(stream);
+                // Its own raw pass, over its spool, through the public keys in it.
+                const spool = await spoolForRaw();
+                const sink: Sink = { findings: stream.findings, keys: new FilePublicKeys(), zeroRanges: [], ...(spool ? { spool } : {}) };
+                const chunks: Promise<void>[] = [];
                 // The stream's first bytes are kept to read its layout (an ELF core inside a .zst still gets addresses).
                 const head = new StreamHead();
                 // A failing stream is scanned up to the failure (the chunker's last chunk included), then the failure goes on.
@@ -314,14 +360,23 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
                     failure = { error };
                   }
                 };
-                for await (const chunk of streamChunks(Readable.from(guarded(), { objectMode: true, highWaterMark: 1 }), sizes, buffers)) {
-                  if (options.signal?.aborted) {
-                    buffers.release(chunk.buffer);
-                    break;
+                try {
+                  for await (const chunk of streamChunks(Readable.from(guarded(), { objectMode: true, highWaterMark: 1 }), sizes, buffers)) {
+                    if (options.signal?.aborted) {
+                      buffers.release(chunk.buffer);
+                      break;
+                    }
+                    chunks.push(dispatch(chunk, sink));
                   }
-                  dispatch(chunk, stream.findings);
+                  stream.layout = await streamLayout(head.bytes(), head.length);
+                  // Over what was decoded, a failing stream's too; before the next stream is spooled.
+                  if (spool) {
+                    await Promise.all(chunks);
+                    await rawPassOfSpool(spool, `the decompressed stream ${place.prefix.replace(/-$/, '')}`, sink);
+                  }
+                } finally {
+                  await spool?.dispose();
                 }
-                stream.layout = await streamLayout(head.bytes(), head.length);
                 if (failure) throw failure.error;
               },
             };
@@ -351,18 +406,35 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         options.onFileStart?.(source.path, undefined);
         const stream = source.path === '-' ? (options.stdin ?? process.stdin) : await openStream(source.path);
         if (options.signal) addAbortSignal(options.signal, stream);
+        // A block device can be read again where it is: only stdin and FIFOs are spooled.
+        const device = source.path !== '-' && detectorIds.includes('raw') && (await stat(source.path)).isBlockDevice();
+        const spool = device ? undefined : await spoolForRaw();
+        const sink: Sink = spool ? { ...own, spool } : own;
         try {
-          for await (const chunk of streamChunks(stream, sizes, buffers)) {
-            if (options.signal?.aborted) {
-              buffers.release(chunk.buffer);
-              break;
+          try {
+            for await (const chunk of streamChunks(stream, sizes, buffers)) {
+              if (options.signal?.aborted) {
+                buffers.release(chunk.buffer);
+                break;
+              }
+              dispatch(chunk, sink);
             }
-            dispatch(chunk);
+          } finally {
+            if (source.path !== '-' || options.signal?.aborted) stream.destroy();
+          }
+          await Promise.all(inFlight);
+          if (spool) await rawPassOfSpool(spool, source.path === '-' ? 'stdin' : source.path, sink);
+          if (device && !options.signal?.aborted) {
+            const again = await open(source.path, 'r');
+            try {
+              await rawPassOf(again, bytes, own);
+            } finally {
+              await again.close();
+            }
           }
         } finally {
-          if (source.path !== '-' || options.signal?.aborted) stream.destroy();
+          await spool?.dispose();
         }
-        await Promise.all(inFlight);
       }
     } catch (error) {
       await Promise.allSettled(inFlight);
@@ -449,6 +521,18 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       staleBaselineEntries: gate.staleBaselineEntries(),
     },
   };
+}
+
+/**
+ * Where the results of a byte stream's chunks go: its findings (at positions in it), and for
+ * its raw pass its public keys, the ranges the workers found all zeros, and its spool (a stream
+ * that cannot be read again: stdin, a FIFO, decompressed content).
+ */
+interface Sink {
+  findings: Finding[];
+  keys?: FilePublicKeys;
+  zeroRanges?: Array<[number, number]>;
+  spool?: Spool;
 }
 
 /**

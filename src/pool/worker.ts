@@ -3,7 +3,7 @@
 // matches beside it.
 import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
-import { anchorSearchWhileFilling, findAnchors } from '../detectors/anchors.js';
+import { anchorSearchWhileFilling } from '../detectors/anchors.js';
 import { pinChunkBuffer, unpinChunkBuffer } from '../detectors/anchor-filter.js';
 import { runnableDetectors } from '../detectors/index.js';
 import { describeError } from '../errors.js';
@@ -40,7 +40,7 @@ export interface ChunkResult {
   length: number;
   /** The body the detectors scanned (for a `read` task, as the read allowed: see scanTask). */
   bodyLength: number;
-  /** A `read` task's bytes were all zeros (a hole of a sparse core): the raw search need not read them again. */
+  /** The chunk's bytes were all zeros (a hole of a sparse core): the raw search need not read them again, nor a stream's spool hold them. */
   zeros?: boolean;
   /** A `read` task's read failed at this absolute offset: the chunk was scanned up to it. */
   readError?: { offset: number; message: string };
@@ -101,7 +101,8 @@ function scanTask(task: ChunkTask): ChunkResult {
   const failures: ChunkResult['failures'] = [];
   if (task.raw) return { buffer: task.buffer, length: bytes.length, bodyLength, matches, failures, raw: runRawTask(task.raw, bytes, bodyLength, rawSearch) };
   // One search for every detector's anchors.
-  const anchors = search ? search.finish(bytes.length) : findAnchors(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), needles);
+  // A transferred chunk is searched at once (findAnchors), the same search, so its zeros flag is known too.
+  const anchors = (search ??= anchorSearchWhileFilling(bytes, needles)).finish(bytes.length);
   for (const detector of enabled) {
     try {
       if (fault === 'detector-throw') throw new Error('injected detector fault');

@@ -1,0 +1,118 @@
+// A stream's bytes (standard input, a FIFO, content decompressed from a container) kept in a
+// temporary file as the first pass scans them, so that the raw-key search (src/raw/search.ts),
+// which reads the input a second time around the public keys the first pass found, runs over
+// them as over a regular file: a stream cannot be read twice. The file sits in a fresh private
+// directory under os.tmpdir() (TMPDIR; mkdtemp makes it 0700), is created 0600, and is removed
+// by `dispose`. Disk use is the stream's length.
+//
+// Writes are positioned, queued one after another, and never reject: a failure (ENOSPC, EIO)
+// is kept, later writes are skipped, and `finish` tells the caller that the raw pass cannot
+// run. The first pass does not depend on the spool. Ranges known to be all zeros are not
+// written: they stay holes of a sparse file, which read back as zeros.
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describeError } from '../errors.js';
+
+export const SPOOL_DIRECTORY_PREFIX = 'dumpguard-spool-';
+
+// A failpoint for the test suite: the second write fails as a full disk would.
+const fault = process.env.DUMPGUARD_TEST_FAULT;
+
+export class Spool {
+  private tail: Promise<void> = Promise.resolve();
+  private error: unknown;
+  private disposed = false;
+  private written = 0;
+  /** The end of the bytes written or skipped so far (the stream's length, once all are done). */
+  size = 0;
+
+  private constructor(
+    /** The spool file, or where it would have been (for messages). */
+    readonly path: string,
+    private readonly directory: string | undefined,
+    private readonly fileHandle: FileHandle | undefined,
+    error?: unknown,
+  ) {
+    this.error = error;
+  }
+
+  /** A new spool file; one that cannot be created is a spool that failed (never throws). */
+  static async create(): Promise<Spool> {
+    const base = os.tmpdir();
+    let directory: string | undefined;
+    try {
+      directory = await mkdtemp(path.join(base, SPOOL_DIRECTORY_PREFIX));
+      const file = path.join(directory, 'stream');
+      return new Spool(file, directory, await open(file, 'wx+', 0o600));
+    } catch (error) {
+      if (directory) await rm(directory, { recursive: true, force: true }).catch(() => {});
+      return new Spool(directory ? path.join(directory, 'stream') : base, undefined, undefined, error);
+    }
+  }
+
+  /**
+   * Queues `bytes` to be written at `position`; resolves once they are written (or skipped
+   * after a failure), so the caller can then hand the buffer on. Never rejects.
+   */
+  write(bytes: Uint8Array, position: number): Promise<void> {
+    this.tail = this.tail.then(async () => {
+      if (this.error !== undefined || this.disposed || !this.fileHandle) return;
+      try {
+        if (fault === 'spool-enospc' && this.written > 0) throw Object.assign(new Error('no space left on device (injected)'), { code: 'ENOSPC' });
+        for (let done = 0; done < bytes.length; ) {
+          const { bytesWritten } = await this.fileHandle.write(bytes, done, bytes.length - done, position + done);
+          if (bytesWritten === 0) throw new Error('write wrote nothing');
+          done += bytesWritten;
+        }
+        this.written = Math.max(this.written, position + bytes.length);
+        this.size = Math.max(this.size, this.written);
+      } catch (error) {
+        this.error = error;
+      }
+    });
+    return this.tail;
+  }
+
+  /** `length` bytes of zeros at `position`: left a hole, not written. */
+  skip(position: number, length: number): void {
+    this.size = Math.max(this.size, position + length);
+  }
+
+  /** Bytes that will never be written (their buffer was lost): the spool cannot hold the stream. */
+  lose(reason: string): void {
+    this.error ??= new Error(reason);
+  }
+
+  /**
+   * Every queued write done, the file as long as the stream (holes at its end too): undefined
+   * when the spool holds the whole stream, else why not.
+   */
+  async finish(): Promise<string | undefined> {
+    await this.tail;
+    if (this.error === undefined && this.fileHandle && this.size > this.written) {
+      try {
+        await this.fileHandle.truncate(this.size);
+        this.written = this.size;
+      } catch (error) {
+        this.error = error;
+      }
+    }
+    return this.error === undefined ? undefined : describeError(this.error);
+  }
+
+  /** The open spool file (only when `finish` said it holds the stream). */
+  get handle(): FileHandle {
+    if (!this.fileHandle || this.error !== undefined) throw new Error('the spool file is not usable');
+    return this.fileHandle;
+  }
+
+  /** Closes and removes the file and its directory; safe to call more than once. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.tail;
+    if (!this.directory) return;
+    await this.fileHandle?.close().catch(() => {});
+    await rm(this.directory, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,356 @@
+// The raw-key search (detector raw) over inputs that cannot be read twice: standard input, and
+// content decompressed from a container. Their bytes are spooled to a private temporary file as
+// the first pass scans them, and the second pass runs over that file; the findings are those of
+// the same bytes scanned as a regular file, at stream offsets (stdin) or with `inner` (a
+// container). A spool that cannot be written leaves the first pass standing and fails the gate
+// closed; the spool file is gone afterwards in every case.
+import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, test } from 'vitest';
+import { scan } from '../dist/index.js';
+import { Spool } from '../dist/input/spool.js';
+import { jsonlFindings, runCli, spawnCli } from './helpers/cli.js';
+import { fingerprintOf, pkcs8Pem, pseudoRandomBytes } from './helpers/keys.js';
+import { tempTree } from './helpers/temp-tree.js';
+import { hasTool, run } from './containers/helpers.js';
+
+const tree = tempTree('dumpguard-raw-streams-');
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+/** A second key, as PEM: what the first pass finds whatever happens to the raw pass. */
+const pemKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+
+const jwkMember = (key: KeyObject, name: string) => Buffer.from((key.export({ format: 'jwk' }) as Record<string, string>)[name], 'base64url');
+/** OpenSSL's BIGNUM form on x86-64: 64-bit limbs, least significant first (= the bytes reversed). */
+const limbs = (bigEndian: Buffer) => Buffer.from(bigEndian).reverse();
+
+const SIZE = 1 << 20;
+const PEM_AT = 600_000;
+const P_AT = 200_008; // 8-aligned, as BIGNUM limbs are
+const Q_AT = 201_000;
+const pem = Buffer.from(pkcs8Pem(pemKey));
+
+/**
+ * A core-like buffer: the public key as an SPKI (as in a loaded certificate), the modulus and
+ * the primes as BIGNUM limbs at known offsets, the second key as PEM, random bytes around.
+ */
+const core = pseudoRandomBytes(SIZE, 11);
+createPublicKey(rsa).export({ type: 'spki', format: 'der' }).copy(core, 100_001);
+limbs(jwkMember(rsa, 'n')).copy(core, 180_000);
+limbs(jwkMember(rsa, 'p')).copy(core, P_AT);
+limbs(jwkMember(rsa, 'q')).copy(core, Q_AT);
+pem.copy(core, PEM_AT);
+const coreFile = tree.put('core.bin', core);
+
+const fingerprint = fingerprintOf(rsa);
+const raw = (offsets: number[], extra: Record<string, unknown> = {}) =>
+  offsets.map((offset) => ({ offset, length: 128, detector: 'raw', kind: 'rsa-private-key', encoding: 'raw-le', severity: 'high', fingerprint, ...extra }));
+
+interface Found {
+  offset: number;
+  length: number;
+  detector: string;
+  kind: string;
+  encoding: string;
+  severity: string;
+  fingerprint?: string;
+  inner?: string;
+}
+const rawOf = (findings: readonly Found[]) =>
+  findings
+    .filter((f) => f.detector === 'raw')
+    .map((f) => ({ offset: f.offset, length: f.length, detector: f.detector, kind: f.kind, encoding: f.encoding, severity: f.severity, fingerprint: f.fingerprint, ...(f.inner !== undefined ? { inner: f.inner } : {}) }));
+const pemOf = (findings: readonly Found[]) => findings.filter((f) => f.detector === 'pem').map((f) => ({ offset: f.offset, kind: f.kind, ...(f.inner !== undefined ? { inner: f.inner } : {}) }));
+
+/** The bytes as a stream of odd-sized pieces (a pipe delivers whatever it has). */
+function piecesOf(bytes: Buffer, piece = 65_537): Readable {
+  return Readable.from((function* () {
+    for (let at = 0; at < bytes.length; at += piece) yield bytes.subarray(at, at + piece);
+  })());
+}
+
+/** A fresh, empty directory to be TMPDIR. */
+function freshTmp(name: string): string {
+  const dir = path.join(tree.root, name);
+  fs.mkdirSync(dir);
+  return dir;
+}
+
+/** Runs `body` with TMPDIR set (os.tmpdir() reads it at each call), then restores it. */
+async function withTmpdir<T>(dir: string, body: () => Promise<T>): Promise<T> {
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    return await body();
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+  }
+}
+
+describe('the same raw findings for a file, stdin and a container', () => {
+  test('as a regular file: p and q at their offsets (the reference)', async () => {
+    const { findings, summary } = await scan([coreFile], { jobs: 2 });
+    expect(summary.errors).toEqual([]);
+    expect(rawOf(findings)).toEqual(raw([P_AT, Q_AT]));
+    expect(pemOf(findings)).toEqual([{ offset: PEM_AT, kind: 'ec-private-key' }]);
+  }, 30_000);
+
+  test.each([
+    { name: 'default chunks', options: {} },
+    { name: '64 KiB chunks (the key parts in different chunks), one worker', options: { chunkSizeInBytes: 65_536, jobs: 1 } },
+  ])('stdin through the library ($name): the same findings at stream offsets; the spool is gone after', async ({ options }) => {
+    const tmp = freshTmp(`tmp-lib-${options.jobs ?? 2}`);
+    const { findings, summary } = await withTmpdir(tmp, () => scan(['-'], { jobs: 2, ...options, stdin: piecesOf(core) }));
+    expect(summary.errors).toEqual([]);
+    expect(findings.every((f) => f.path === '-')).toBe(true);
+    expect(rawOf(findings)).toEqual(raw([P_AT, Q_AT]));
+    expect(pemOf(findings)).toEqual([{ offset: PEM_AT, kind: 'ec-private-key' }]);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 30_000);
+
+  test('a sparse core on stdin (zero chunks before and after: holes in the spool, not written): the same findings, shifted', async () => {
+    const zeros = Buffer.alloc(8 * 65_536);
+    const sparse = Buffer.concat([zeros, core, zeros]);
+    const { findings, summary } = await withTmpdir(freshTmp('tmp-sparse'), () => scan(['-'], { jobs: 2, chunkSizeInBytes: 65_536, stdin: piecesOf(sparse) }));
+    expect(summary.errors).toEqual([]);
+    expect(summary.bytes).toBe(sparse.length);
+    expect(rawOf(findings)).toEqual(raw([zeros.length + P_AT, zeros.length + Q_AT]));
+    expect(pemOf(findings)).toEqual([{ offset: zeros.length + PEM_AT, kind: 'ec-private-key' }]);
+  }, 30_000);
+
+  test('stdin through the CLI (`scan -`): exit 1, the same findings; the spool is gone after', async () => {
+    const tmp = freshTmp('tmp-cli');
+    const r = await runCli(['scan', '-', '--format', 'jsonl'], { stdin: core, env: { TMPDIR: tmp }, timeoutMs: 30_000 });
+    expect(r.stderrText).toContain('errors: 0');
+    expect(r.code).toBe(1);
+    const findings = jsonlFindings(r) as unknown as Found[];
+    expect(rawOf(findings)).toEqual(raw([P_AT, Q_AT]));
+    expect(pemOf(findings)).toEqual([{ offset: PEM_AT, kind: 'ec-private-key' }]);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 40_000);
+
+  test('a .gz of the core: offset 0 (the container), inner GZIP-<offset in the core>; the spool is gone after', async () => {
+    const file = tree.put('core.bin.gz', gzipSync(core));
+    const tmp = freshTmp('tmp-gz');
+    const { findings, summary } = await withTmpdir(tmp, () => scan([file], { jobs: 2 }));
+    expect(summary.errors).toEqual([]);
+    expect(rawOf(findings)).toEqual([...raw([0], { inner: `GZIP-${P_AT}` }), ...raw([0], { inner: `GZIP-${Q_AT}` })]);
+    expect(pemOf(findings)).toEqual([{ offset: 0, kind: 'ec-private-key', inner: `GZIP-${PEM_AT}` }]);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 30_000);
+
+  test.skipIf(!hasTool('zstd'))('a .zst of the core through the CLI: inner ZSTD-<offset in the core>', async () => {
+    const file = path.join(tree.root, 'core.bin.zst');
+    fs.writeFileSync(file, run('zstd', ['-q', '-c', coreFile]));
+    const tmp = freshTmp('tmp-zst');
+    const r = await runCli(['scan', file, '--format', 'jsonl'], { env: { TMPDIR: tmp }, timeoutMs: 30_000 });
+    expect(r.stderrText).toContain('errors: 0');
+    expect(r.code).toBe(1);
+    const findings = jsonlFindings(r) as unknown as Found[];
+    expect(rawOf(findings)).toEqual([...raw([0], { inner: `ZSTD-${P_AT}` }), ...raw([0], { inner: `ZSTD-${Q_AT}` })]);
+    expect(pemOf(findings)).toEqual([{ offset: 0, kind: 'ec-private-key', inner: `ZSTD-${PEM_AT}` }]);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 40_000);
+
+  test.skipIf(!hasTool('tar'))('two cores in a tar.gz: each member its own raw pass, through its own public keys', async () => {
+    // b.core holds the primes but not the public key: nothing to find them through in that member.
+    const dir = freshTmp('tar-src');
+    fs.writeFileSync(path.join(dir, 'a.core'), core);
+    const noPublic = Buffer.from(core);
+    noPublic.fill(0x5a, 100_001, 100_001 + 294).fill(0x5a, 180_000, 180_256);
+    fs.writeFileSync(path.join(dir, 'b.core'), noPublic);
+    const file = path.join(tree.root, 'cores.tar.gz');
+    run('tar', ['-czf', file, '-C', dir, 'a.core', 'b.core']);
+    const { findings, summary } = await scan([file], { jobs: 2 });
+    expect(summary.errors).toEqual([]);
+    // a.core's header is at 0 and its data takes 2048 blocks of 512 bytes: b.core's header is at 512 + 2^20.
+    expect(rawOf(findings)).toEqual([...raw([0], { inner: `GZIP-0/TAR[a.core]-${P_AT}` }), ...raw([0], { inner: `GZIP-0/TAR[a.core]-${Q_AT}` })]);
+    expect(pemOf(findings)).toEqual([
+      { offset: 0, kind: 'ec-private-key', inner: `GZIP-0/TAR[a.core]-${PEM_AT}` },
+      { offset: 0, kind: 'ec-private-key', inner: `GZIP-${512 + SIZE}/TAR[b.core]-${PEM_AT}` },
+    ]);
+  }, 30_000);
+
+  test('without the raw detector nothing is spooled', async () => {
+    const tmp = freshTmp('tmp-off');
+    let seen: string[] | undefined;
+    const stdin = Readable.from((function* () {
+      yield core.subarray(0, SIZE / 2);
+      seen = fs.readdirSync(tmp);
+      yield core.subarray(SIZE / 2);
+    })());
+    const { findings } = await withTmpdir(tmp, () => scan(['-'], { jobs: 2, detectors: ['pem', 'der'], stdin }));
+    expect(seen).toEqual([]);
+    expect(rawOf(findings)).toEqual([]);
+    expect(pemOf(findings)).toEqual([{ offset: PEM_AT, kind: 'ec-private-key' }]);
+  }, 30_000);
+});
+
+describe('the spool file', () => {
+  test('holes for skipped zeros (a sparse file as long as the stream), read back as written; removed by dispose', async () => {
+    const tmp = freshTmp('tmp-unit');
+    const spool = await withTmpdir(tmp, () => Spool.create());
+    expect(path.dirname(path.dirname(spool.path))).toBe(tmp);
+    const MiB = 1 << 20;
+    const data = pseudoRandomBytes(MiB, 5);
+    // Out of order, as workers finish: the holes at the start and at the end are never written.
+    spool.skip(2 * MiB, MiB);
+    void spool.write(data, MiB);
+    spool.skip(0, MiB);
+    expect(await spool.finish()).toBeUndefined();
+    expect(spool.size).toBe(3 * MiB);
+    const stat = fs.statSync(spool.path);
+    expect(stat.size).toBe(3 * MiB);
+    expect(stat.mode & 0o777).toBe(0o600);
+    expect(stat.blocks * 512).toBeLessThan(2 * MiB);
+    const back = fs.readFileSync(spool.path);
+    expect(back.subarray(MiB, 2 * MiB).equals(data)).toBe(true);
+    expect(back.subarray(0, MiB).every((b) => b === 0) && back.subarray(2 * MiB).every((b) => b === 0)).toBe(true);
+    await spool.dispose();
+    await spool.dispose();
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+
+  test('a chunk lost with its worker: the spool cannot hold the stream, said why', async () => {
+    const tmp = freshTmp('tmp-lost');
+    const spool = await withTmpdir(tmp, () => Spool.create());
+    void spool.write(Buffer.alloc(10, 1), 0);
+    spool.lose('the chunk at offset 10 did not come back from its worker');
+    expect(await spool.finish()).toBe('the chunk at offset 10 did not come back from its worker');
+    await spool.dispose();
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+
+  test('is a 0600 file in a fresh 0700 directory under TMPDIR while the stream is read', async () => {
+    const tmp = freshTmp('tmp-mode');
+    let during: { entries: string[]; dirMode: number; fileMode: number; files: string[] } | undefined;
+    const stdin = Readable.from((function* () {
+      yield core.subarray(0, SIZE / 2);
+      const entries = fs.readdirSync(tmp);
+      const dir = path.join(tmp, entries[0]);
+      const files = fs.readdirSync(dir);
+      during = { entries, dirMode: fs.statSync(dir).mode & 0o777, fileMode: fs.statSync(path.join(dir, files[0])).mode & 0o777, files };
+      yield core.subarray(SIZE / 2);
+    })());
+    const { findings } = await withTmpdir(tmp, () => scan(['-'], { jobs: 2, stdin }));
+    expect(during!.entries).toHaveLength(1);
+    expect(during!.entries[0]).toMatch(/^dumpguard-spool-/);
+    expect(during!.files).toEqual(['stream']);
+    expect(during!.dirMode).toBe(0o700);
+    expect(during!.fileMode).toBe(0o600);
+    expect(rawOf(findings)).toEqual(raw([P_AT, Q_AT]));
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 30_000);
+
+  test('is removed when the scan is aborted part-way', async () => {
+    const tmp = freshTmp('tmp-abort');
+    const abort = new AbortController();
+    let spooling: string[] = [];
+    const stdin = Readable.from((function* () {
+      for (let at = 0; at < SIZE; at += 65_536) {
+        if (at === SIZE / 2) {
+          spooling = fs.readdirSync(tmp);
+          abort.abort();
+        }
+        yield core.subarray(at, at + 65_536);
+      }
+    })());
+    const result = await withTmpdir(tmp, () => scan(['-'], { jobs: 2, chunkSizeInBytes: 65_536, stdin, signal: abort.signal }));
+    expect(spooling).toHaveLength(1);
+    expect(result.summary.interrupted).toBe(true);
+    expect(rawOf(result.findings)).toEqual([]);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 30_000);
+
+  test('is removed when the CLI is interrupted (SIGINT) while stdin is spooled: exit 130', async () => {
+    const tmp = freshTmp('tmp-sigint');
+    const { child, done } = spawnCli(['scan', '-', '--format', 'jsonl', '--jobs', '1'], { keepStdinOpen: true, env: { TMPDIR: tmp }, timeoutMs: 20_000 });
+    try {
+      child.stdin!.write(core.subarray(0, SIZE / 2));
+      // The spool exists once dumpguard reads stdin (after its signal handlers are installed).
+      const deadline = Date.now() + 10_000;
+      while (fs.readdirSync(tmp).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(fs.readdirSync(tmp)).toHaveLength(1);
+      child.kill('SIGINT');
+      const r = await done;
+      expect(r.timedOut).toBe(false);
+      expect(r.code).toBe(130);
+      expect(fs.readdirSync(tmp)).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
+});
+
+/** A loop device over `file` (root and losetup needed), detached after `body`; undefined when none can be made. */
+async function withLoopDevice<T>(file: string, body: (device: string) => Promise<T>): Promise<T | undefined> {
+  const made = spawnSync('losetup', ['-f', '--show', '-r', file], { encoding: 'utf8' });
+  const device = made.status === 0 ? made.stdout.trim() : '';
+  if (!device.startsWith('/dev/')) return undefined;
+  try {
+    return await body(device);
+  } finally {
+    spawnSync('losetup', ['-d', device]);
+  }
+}
+
+test('a block device is read again where it is, not spooled: found with TMPDIR missing, no error', async (context) => {
+  const result = await withLoopDevice(coreFile, (device) => withTmpdir(path.join(tree.root, 'no-tmp-for-device'), () => scan([device], { jobs: 2 })));
+  if (!result) return context.skip('no loop device (needs root and losetup)');
+  expect(result.summary.errors).toEqual([]);
+  expect(rawOf(result.findings)).toEqual(raw([P_AT, Q_AT]));
+  expect(pemOf(result.findings)).toEqual([{ offset: PEM_AT, kind: 'ec-private-key' }]);
+}, 30_000);
+
+describe('a spool that cannot be written: the first pass stands, the raw pass is an error (exit 2)', () => {
+  const missing = path.join(tree.root, 'no-such-dir');
+
+  test('TMPDIR does not exist (library, stdin): the error names stdin and the directory, no raw finding', async () => {
+    const { findings, summary } = await withTmpdir(missing, () => scan(['-'], { jobs: 2, stdin: piecesOf(core) }));
+    expect(summary.errors).toHaveLength(1);
+    expect(summary.errors[0].path).toBe('-');
+    expect(summary.errors[0].message).toMatch(new RegExp(`^raw pass not run: could not spool stdin to ${missing}: ENOENT`));
+    expect(pemOf(findings)).toEqual([{ offset: PEM_AT, kind: 'ec-private-key' }]);
+    expect(rawOf(findings)).toEqual([]);
+    expect(fs.existsSync(missing)).toBe(false);
+  }, 30_000);
+
+  test('TMPDIR does not exist (CLI, stdin): exit 2, the PEM key still reported', async () => {
+    const r = await runCli(['scan', '-', '--format', 'jsonl'], { stdin: core, env: { TMPDIR: missing }, timeoutMs: 30_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderrText).toContain(`raw pass not run: could not spool stdin to ${missing}: ENOENT`);
+    const findings = jsonlFindings(r) as unknown as Found[];
+    expect(pemOf(findings)).toEqual([{ offset: PEM_AT, kind: 'ec-private-key' }]);
+    expect(rawOf(findings)).toEqual([]);
+  }, 40_000);
+
+  test('TMPDIR does not exist (a .gz): the error names the decompressed stream', async () => {
+    const file = tree.put('core-nospool.gz', gzipSync(core));
+    const { findings, summary } = await withTmpdir(missing, () => scan([file], { jobs: 2 }));
+    expect(summary.errors.map((e) => ({ path: e.path, message: e.message.replace(/: ENOENT.*/, ': ENOENT') }))).toEqual([
+      { path: file, message: `raw pass not run: could not spool the decompressed stream GZIP to ${missing}: ENOENT` },
+    ]);
+    expect(pemOf(findings)).toEqual([{ offset: 0, kind: 'ec-private-key', inner: `GZIP-${PEM_AT}` }]);
+    expect(rawOf(findings)).toEqual([]);
+  }, 30_000);
+
+  test('a write fails part-way (a full disk, injected): exit 2, ENOSPC named, the partial spool removed, no key bytes in the output', async () => {
+    const tmp = freshTmp('tmp-enospc');
+    const r = await runCli(['scan', '-', '--format', 'jsonl', '--chunk-size', '64k'], { stdin: core, env: { TMPDIR: tmp, DUMPGUARD_TEST_FAULT: 'spool-enospc' }, timeoutMs: 30_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderrText).toMatch(new RegExp(`raw pass not run: could not spool stdin to ${tmp}/dumpguard-spool-[^/ ]+/stream: ENOSPC`));
+    const findings = jsonlFindings(r) as unknown as Found[];
+    expect(pemOf(findings)).toEqual([{ offset: PEM_AT, kind: 'ec-private-key' }]);
+    expect(rawOf(findings)).toEqual([]);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+    for (const secret of [jwkMember(rsa, 'p'), jwkMember(rsa, 'q')]) {
+      expect(r.stdoutText + r.stderrText).not.toContain(secret.toString('hex'));
+      expect(r.stdoutText + r.stderrText).not.toContain(limbs(secret).toString('base64'));
+    }
+  }, 40_000);
+});
