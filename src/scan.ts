@@ -241,7 +241,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         buffers.release(chunk.buffer);
         return Promise.resolve();
       }
-      const task = { buffer: chunk.buffer, length: chunk.length, bodyLength: chunk.bodyLength, detectorIds, ...(chunk.before ? { before: chunk.before } : {}), ...(profile && ownBytes ? { profileOffset: chunk.offset } : {}) };
+      const task: ChunkTask = { buffer: chunk.buffer, length: chunk.length, bodyLength: chunk.bodyLength, detectorIds, ...(chunk.before ? { before: chunk.before } : {}), ...(profile && ownBytes ? { profileOffset: chunk.offset } : {}), ...(sink.spool ? { spool: true } : {}) };
       // After the transfer chunk.buffer is detached: whether it was a pooled buffer is known only now.
       const pooled = chunk.buffer.byteLength === buffers.bufferSizeInBytes;
       const done = pool.run(task, options.signal).then(
@@ -251,14 +251,16 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           if (result.zeros) sink.zeroRanges?.push([chunk.offset, chunk.offset + chunk.length]);
           if (!sink.spool) return buffers.release(buffer);
           // A stream's body is spooled from the buffer the worker gave back (its bytes as they
-          // were), then the buffer is reused: the write (on libuv's threads) overlaps the next
+          // were), then the buffer is reused: the writes (on libuv's threads) overlap the next
           // chunks' scans instead of holding this one back, and the buffers bound what waits on
-          // the disk. A hole of a sparse core stays a hole.
-          if (result.zeros) {
-            sink.spool.skip(chunk.offset, chunk.bodyLength);
-            return buffers.release(buffer);
-          }
-          void sink.spool.write(new Uint8Array(buffer, 0, chunk.bodyLength), chunk.offset).then(() => buffers.release(buffer));
+          // the disk. Runs of zero pages (the worker says where) stay holes.
+          const runs = result.zeros ? [] : (result.dataRuns ?? [0, chunk.bodyLength]);
+          sink.spool.skip(chunk.offset, chunk.bodyLength);
+          let written: Promise<void> | undefined;
+          for (let i = 0; i < runs.length; i += 2) written = sink.spool.write(new Uint8Array(buffer, runs[i], runs[i + 1] - runs[i]), chunk.offset + runs[i]);
+          if (!written) return buffers.release(buffer);
+          // Writes are done in order: the last one done, the buffer is free.
+          void written.then(() => buffers.release(buffer));
         },
         (error) => {
           if (pooled) buffers.replaceLost();

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { scan } from '../dist/index.js';
-import { Spool } from '../dist/input/spool.js';
+import { dataRuns, minimumHoleInBytes, Spool } from '../dist/input/spool.js';
 import { jsonlFindings, runCli, spawnCli } from './helpers/cli.js';
 import { fingerprintOf, pkcs8Pem, pseudoRandomBytes } from './helpers/keys.js';
 import { tempTree } from './helpers/temp-tree.js';
@@ -113,10 +113,13 @@ describe('the same raw findings for a file, stdin and a container', () => {
     expect(fs.readdirSync(tmp)).toEqual([]);
   }, 30_000);
 
-  test('a sparse core on stdin (zero chunks before and after: holes in the spool, not written): the same findings, shifted', async () => {
+  test.each([
+    { name: 'zero chunks', chunkSizeInBytes: 65_536 },
+    { name: 'zero pages inside one chunk', chunkSizeInBytes: 8 << 20 },
+  ])('a sparse core on stdin ($name before and after: holes in the spool, not written): the same findings, shifted', async ({ chunkSizeInBytes }) => {
     const zeros = Buffer.alloc(8 * 65_536);
     const sparse = Buffer.concat([zeros, core, zeros]);
-    const { findings, summary } = await withTmpdir(freshTmp('tmp-sparse'), () => scan(['-'], { jobs: 2, chunkSizeInBytes: 65_536, stdin: piecesOf(sparse) }));
+    const { findings, summary } = await withTmpdir(freshTmp(`tmp-sparse-${chunkSizeInBytes}`), () => scan(['-'], { jobs: 2, chunkSizeInBytes, stdin: piecesOf(sparse) }));
     expect(summary.errors).toEqual([]);
     expect(summary.bytes).toBe(sparse.length);
     expect(rawOf(findings)).toEqual(raw([zeros.length + P_AT, zeros.length + Q_AT]));
@@ -214,6 +217,25 @@ describe('the spool file', () => {
     await spool.dispose();
     await spool.dispose();
     expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+
+  test('dataRuns: zero pages are left out only in runs of at least 32 KiB; a short zero run and a partial last page are data', () => {
+    const KiB = 1024;
+    expect(minimumHoleInBytes).toBe(32 * KiB);
+    const at = (size: number, ...ones: number[]) => {
+      const b = new Uint8Array(size);
+      for (const i of ones) b[i] = 1;
+      return b;
+    };
+    expect(dataRuns(at(64 * KiB), 64 * KiB)).toEqual([]);
+    expect(dataRuns(at(16 * KiB), 16 * KiB)).toEqual([0, 16 * KiB]); // too short to be a hole
+    expect(dataRuns(at(64 * KiB, 0, 64 * KiB - 1), 64 * KiB)).toEqual([0, 4 * KiB, 60 * KiB, 64 * KiB]);
+    // 4 KiB of data, a 28 KiB zero run (written), 4 KiB of data, a 44 KiB hole, data in a partial last page
+    const b = at(80 * KiB + 100, 5, 32 * KiB + 7, 80 * KiB + 99);
+    expect(dataRuns(b, b.length)).toEqual([0, 36 * KiB, 80 * KiB, 80 * KiB + 100]);
+    // Only `length` bytes count; a hole at the start and one at the end.
+    const c = at(200 * KiB, 40 * KiB + 1, 150 * KiB);
+    expect(dataRuns(c, 100 * KiB)).toEqual([40 * KiB, 44 * KiB]);
   });
 
   test('a chunk lost with its worker: the spool cannot hold the stream, said why', async () => {

@@ -8,6 +8,7 @@ import { pinChunkBuffer, unpinChunkBuffer } from '../detectors/anchor-filter.js'
 import { runnableDetectors } from '../detectors/index.js';
 import { describeError } from '../errors.js';
 import { readFullSync, type ReadError } from '../input/chunker.js';
+import { dataRuns } from '../input/spool.js';
 import { chunkEntropy, type ChunkEntropy } from '../entropy-profile.js';
 import { collectPublics } from '../raw/collect.js';
 import { runRawTask, tableFor, type RawResult, type RawTask } from '../raw/task.js';
@@ -31,6 +32,8 @@ export interface ChunkTask {
   profileOffset?: number;
   /** The raw-key search's own tasks (src/raw/task.ts): no detectors run. */
   raw?: RawTask;
+  /** A stream's chunk that is spooled (src/input/spool.ts): say which runs of the body are not zeros. */
+  spool?: true;
 }
 
 export interface ChunkResult {
@@ -51,6 +54,8 @@ export interface ChunkResult {
   /** Public keys starting in the body, for the raw search (detector raw). */
   publics?: PublicValue[];
   raw?: RawResult;
+  /** With `spool`: the runs of the body to write, [start, end) pairs (long runs of zeros left out). */
+  dataRuns?: number[];
 }
 
 /** 128 bits of SHA-256: an identity for the matched bytes that cannot be turned back into them. */
@@ -123,6 +128,7 @@ function scanTask(task: ChunkTask): ChunkResult {
     }
   }
   if (task.profileOffset !== undefined) result.entropy = chunkEntropy(bytes, bodyLength, task.profileOffset);
+  if (task.spool) result.dataRuns = dataRuns(bytes, bodyLength);
   return result;
 }
 
