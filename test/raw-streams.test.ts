@@ -137,6 +137,26 @@ describe('the same raw findings for a file, stdin and a container', () => {
     expect(fs.readdirSync(tmp)).toEqual([]);
   }, 40_000);
 
+  test.skipIf(!hasTool('mkfifo'))('a named FIFO (CLI): the same findings at stream offsets, the FIFO\'s path', async () => {
+    const fifo = path.join(tree.root, 'core.fifo');
+    run('mkfifo', [fifo]);
+    const tmp = freshTmp('tmp-fifo');
+    const scanning = runCli(['scan', fifo, '--format', 'jsonl'], { env: { TMPDIR: tmp }, timeoutMs: 30_000 });
+    // Opens once dumpguard has opened the FIFO for reading.
+    const writer = fs.createWriteStream(fifo);
+    writer.on('error', () => {});
+    writer.end(core);
+    const r = await scanning;
+    writer.destroy();
+    expect(r.stderrText).toContain('errors: 0');
+    expect(r.code).toBe(1);
+    const findings = jsonlFindings(r) as unknown as Array<Found & { path: string }>;
+    expect(findings.every((f) => f.path === fifo)).toBe(true);
+    expect(rawOf(findings)).toEqual(raw([P_AT, Q_AT]));
+    expect(pemOf(findings)).toEqual([{ offset: PEM_AT, kind: 'ec-private-key' }]);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 40_000);
+
   test('a .gz of the core: offset 0 (the container), inner GZIP-<offset in the core>; the spool is gone after', async () => {
     const file = tree.put('core.bin.gz', gzipSync(core));
     const tmp = freshTmp('tmp-gz');
