@@ -26,11 +26,11 @@ export const DEFAULT_RADII: Radii = {
   prime: 64 * 1024,
   primeUnaligned: 16 * 1024,
   scalarNear: 8 * 1024,
-  scalar: 32 * 1024,
+  scalar: 256 * 1024,
   scalarUnaligned: 2 * 1024,
 };
 /** --deep: wider neighbourhoods for scalars (RSA primes are tested over the whole file). */
-export const DEEP_RADII: Radii = { prime: 64 * 1024, primeUnaligned: 64 * 1024, scalarNear: 256 * 1024, scalar: 256 * 1024, scalarUnaligned: 16 * 1024 };
+export const DEEP_RADII: Radii = { prime: 64 * 1024, primeUnaligned: 64 * 1024, scalarNear: 256 * 1024, scalar: 1024 * 1024, scalarUnaligned: 16 * 1024 };
 /** Default mode: the first this many occurrences of one key (by offset) get a neighbourhood search. */
 export const maximumOccurrencesPerKey = 64;
 /** Default mode: at most this many public keys of the file are searched (--known-keys first, then by fingerprint). */

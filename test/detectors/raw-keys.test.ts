@@ -239,61 +239,80 @@ describe('EC and Ed25519', () => {
     ]);
   }, 30_000);
 
-  describe('a JVM heap (gcore of Java 17): the scalar as a little-endian byte[] 14 KiB before the point\'s BigInteger words', () => {
+  describe('a JVM heap (gcore of a Java process): the scalar as a little-endian byte[] far from the point\'s BigInteger words', () => {
     const d = jwkMember(ec, 'd');
     const x = jwkMember(ec, 'x');
     const y = jwkMember(ec, 'y');
-    /** A HotSpot array (64-bit, compressed class pointers): mark word, class pointer, element count, then the data (at `at`). */
-    const javaArray = (at: number, data: Buffer, elementSize: 1 | 4, count = data.length / elementSize): Plant => {
-      const header = Buffer.alloc(16);
-      header.writeBigUInt64LE(1n, 0);
-      header.writeUInt32LE(0x6848, 8);
-      header.writeUInt32LE(count, 12);
-      return { at: at - 16, bytes: Buffer.concat([header, data]) };
+    type Header = 'compressed' | 'compact';
+    /**
+     * A HotSpot array whose data is at `at` (64-bit): mark word, 4-byte class pointer and element
+     * count (compressed class pointers, the default: data 8-aligned), or the mark word holding the
+     * class and then the count (compact object headers, Java 24+: data 4 bytes into a word).
+     */
+    const javaArray = (header: Header, at: number, data: Buffer, elementSize: 1 | 4, count = data.length / elementSize): Plant => {
+      const head = Buffer.alloc(header === 'compressed' ? 16 : 12);
+      if (header === 'compressed') {
+        head.writeBigUInt64LE(1n, 0);
+        head.writeUInt32LE(0x6848, 8);
+      } else head.writeBigUInt64LE((0x1234n << 42n) | 1n, 0);
+      head.writeUInt32LE(count, head.length - 4);
+      return { at: at - head.length, bytes: Buffer.concat([head, data]) };
     };
-    // The allocation order ECKeyPairGenerator leaves in eden (measured in five gcores: arrayS
-    // 14.1 to 14.4 KiB before the x magnitude, 19.0 to 19.3 KiB before the encoded point):
-    // ECPrivateKeyImpl.arrayS, then the ECPoint's BigInteger magnitudes, then the X509Key's 04‖x‖y.
-    const scalarAt = 400_000;
-    const heap = (scalar: Buffer, count?: number): Plant[] => [
-      javaArray(scalarAt, scalar, 1, count),
-      javaArray(scalarAt + 14_208, inForm(x, 'raw-words'), 4),
-      javaArray(scalarAt + 16_696, inForm(y, 'raw-words'), 4),
-      javaArray(scalarAt + 19_200, Buffer.concat([Buffer.of(4), x, y]), 1),
+    // The allocation order ECKeyPairGenerator leaves in eden: ECPrivateKeyImpl.arrayS, then the
+    // ECPoint's BigInteger magnitudes, then the X509Key's 04‖x‖y, at the distances measured in
+    // gcores (Java 17: five cores, arrayS 14.1 to 14.4 KiB before the x magnitude; Java 25 with
+    // compact object headers: 146 KiB, its data 4 bytes into a word).
+    const layouts: Array<{ name: string; header: Header; scalarAt: number; xAt: number; yAt: number; pointAt: number }> = [
+      { name: 'Java 17', header: 'compressed', scalarAt: 400_000, xAt: 414_208, yAt: 416_696, pointAt: 419_200 },
+      { name: 'Java 25, compact object headers', header: 'compact', scalarAt: 300_004, xAt: 449_060, yAt: 451_124, pointAt: 451_964 },
+    ];
+    const heap = (layout: (typeof layouts)[number], scalar: Buffer, count?: number, scalarAt = layout.scalarAt): Plant[] => [
+      javaArray(layout.header, scalarAt, scalar, 1, count),
+      javaArray(layout.header, layout.xAt, inForm(x, 'raw-words'), 4),
+      javaArray(layout.header, layout.yAt, inForm(y, 'raw-words'), 4),
+      javaArray(layout.header, layout.pointAt, Buffer.concat([Buffer.of(4), x, y]), 1),
     ];
     // The public key's X.509 encoding, or only Java's PKCS8Key.key (SEC1 without curve or point: the point is d·G on each 32-byte curve).
     const sources: Array<[string, Plant]> = [
       ['an SPKI', { at: 50_001, bytes: spki(ec) }],
       ['the SEC1 encoding of the private key alone', { at: 50_001, bytes: Buffer.concat([Buffer.from('302502010104' + '20', 'hex'), d]) }],
     ];
-    const expected = [{ offset: scalarAt, length: 32, kind: 'ec-private-key', encoding: 'raw-le', fingerprint: fingerprintOf(ec), severity: 'high' }];
+    const expected = (offset: number) => [{ offset, length: 32, kind: 'ec-private-key', encoding: 'raw-le', fingerprint: fingerprintOf(ec), severity: 'high' }];
+    const cases = layouts.flatMap((layout) => sources.map(([name, source]) => [layout.name, name, layout, source] as const));
 
-    test.each(sources)('public key from %s: found at the byte[]\'s data, the same for any chunk size; a 64-byte shift moves it by 64', async (name, source) => {
-      const slug = name.replace(/\W+/g, '-');
-      const file = tree.put(`jvm-ec-${slug}.bin`, fileWith(1 << 20, [source, ...heap(inForm(d, 'raw-le'))]));
-      expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual(expected);
-      for (const chunkSizeInBytes of [65_536 + 8, scalarAt + 8]) expect(summary((await scan([file], { jobs: 2, chunkSizeInBytes })).findings), `chunk ${chunkSizeInBytes}`).toEqual(expected);
+    test.each(cases)('%s, public key from %s: found at the byte[]\'s data, the same for any chunk size; a 64-byte shift moves it by 64', async (_layout, _source, layout, source) => {
+      const slug = `${layout.header}-${_source.replace(/\W+/g, '-')}`;
+      const file = tree.put(`jvm-ec-${slug}.bin`, fileWith(1 << 20, [source, ...heap(layout, inForm(d, 'raw-le'))]));
+      expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual(expected(layout.scalarAt));
+      for (const chunkSizeInBytes of [65_536 + 8, layout.scalarAt + 4]) expect(summary((await scan([file], { jobs: 2, chunkSizeInBytes })).findings), `chunk ${chunkSizeInBytes}`).toEqual(expected(layout.scalarAt));
       const shifted = tree.put(`jvm-ec-shift-${slug}.bin`, Buffer.concat([Buffer.alloc(64, 0x11), readFileSync(file)]));
-      expect(summary((await scan([shifted], { jobs: 2 })).findings).map((f) => f.offset)).toEqual([scalarAt + 64]);
+      expect(summary((await scan([shifted], { jobs: 2 })).findings).map((f) => f.offset)).toEqual([layout.scalarAt + 64]);
     }, 30_000);
 
-    test('the scalar bytes zeroed: no raw finding', async () => {
-      const file = tree.put('jvm-ec-zeroed.bin', fileWith(1 << 20, [sources[0][1], ...heap(Buffer.alloc(32))]));
+    test.each(layouts.map((l) => [l.name, l] as const))('%s: the scalar bytes zeroed: no raw finding', async (_name, layout) => {
+      const file = tree.put(`jvm-ec-zeroed-${layout.header}.bin`, fileWith(1 << 20, [sources[0][1], ...heap(layout, Buffer.alloc(32))]));
       expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([]);
     }, 30_000);
 
-    test('beyond 8 KiB only a window that starts an array of exactly a scalar is tested: a byte[33] header, no finding', async () => {
-      const file = tree.put('jvm-ec-not-an-array.bin', fileWith(1 << 20, [sources[0][1], ...heap(inForm(d, 'raw-le'), 33)]));
+    test.each(layouts.map((l) => [l.name, l] as const))('%s: beyond 8 KiB only a window that starts an array of exactly a scalar is tested: a byte[33] header, no finding', async (_name, layout) => {
+      const file = tree.put(`jvm-ec-not-an-array-${layout.header}.bin`, fileWith(1 << 20, [sources[0][1], ...heap(layout, inForm(d, 'raw-le'), 33)]));
+      expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([]);
+    }, 30_000);
+
+    test('an array of a scalar farther than 256 KiB from every occurrence of its point: not tested (default mode)', async () => {
+      const layout = layouts[1];
+      const file = tree.put('jvm-ec-too-far.bin', fileWith(1 << 20, [{ at: 1_000_001, bytes: spki(ec) }, ...heap(layout, inForm(d, 'raw-le'), undefined, layout.xAt - 256 * 1024 - 64)]));
       expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([]);
     }, 30_000);
 
     test('within 8 KiB of a coordinate\'s BigInteger words, little-endian scalars are tested without a header too', async () => {
+      const xAt = layouts[0].xAt;
       const file = tree.put('jvm-ec-near-words.bin', fileWith(1 << 20, [
         sources[0][1],
-        { at: scalarAt + 14_208 - 4096, bytes: inForm(d, 'raw-le') },
-        javaArray(scalarAt + 14_208, inForm(x, 'raw-words'), 4),
+        { at: xAt - 4096, bytes: inForm(d, 'raw-le') },
+        javaArray('compressed', xAt, inForm(x, 'raw-words'), 4),
       ]));
-      expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([{ ...expected[0], offset: scalarAt + 14_208 - 4096 }]);
+      expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual(expected(xAt - 4096));
     }, 30_000);
   });
 
