@@ -167,10 +167,12 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
       return host.deep || count < maximumOccurrencesPerKey;
     });
   const radii = host.deep ? DEEP_RADII : DEFAULT_RADII;
-  const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarUnaligned);
+  // Read around each occurrence as far as its key's tests reach: an RSA modulus's primes are
+  // within ±64 KiB, a scalar's allocation out to ±256 KiB.
+  const reachOf = (o: VerifyOccurrence) => (targets[o.target].type === 'rsa' ? Math.max(radii.prime, radii.primeUnaligned) : Math.max(radii.scalar, radii.scalarUnaligned));
   const everywhere = host.deep ? targets.flatMap((t, i) => (t.type === 'rsa' && searched(i) ? [i] : [])) : [];
   const spans: Array<[number, number]> = everywhere.length > 0 ? [[0, host.size]] : [];
-  for (const o of kept) spans.push([Math.max(0, o.start - reach), Math.min(host.size, o.start + o.length + reach)]);
+  for (const o of kept) spans.push([Math.max(0, o.start - reachOf(o)), Math.min(host.size, o.start + o.length + reachOf(o))]);
   const merged = mergedRanges(spans);
   const widest = 2 * 1024 + 8; // the longest candidate window (a prime of a 16384-bit modulus is 1024 bytes)
   const step = bufferSize - widest - lookBehindOfWindows;
