@@ -272,6 +272,11 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       return done;
     };
     const spoolForRaw = () => (detectorIds.includes('raw') ? Spool.create() : Promise.resolve(undefined));
+    /** A spool file left behind holds the stream's bytes: an error of the input. */
+    const disposeSpool = async (spool: Spool | undefined) => {
+      const left = await spool?.dispose();
+      if (left) fileErrors.push({ path: source.path, message: left });
+    };
     /**
      * The raw pass (the second pass of detector raw, as for a regular file) over a spooled stream,
      * once its first pass is absorbed: findings at positions in the stream, into `into`. A spool
@@ -377,7 +382,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
                     await rawPassOfSpool(spool, `the decompressed stream ${place.prefix.replace(/-$/, '')}`, sink);
                   }
                 } finally {
-                  await spool?.dispose();
+                  await disposeSpool(spool);
                 }
                 if (failure) throw failure.error;
               },
@@ -435,7 +440,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
             }
           }
         } finally {
-          await spool?.dispose();
+          await disposeSpool(spool);
         }
       }
     } catch (error) {

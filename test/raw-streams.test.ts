@@ -258,6 +258,23 @@ describe('the spool file', () => {
     expect(dataRuns(c, 100 * KiB)).toEqual([40 * KiB, 44 * KiB]);
   });
 
+  test('a spool file that cannot be removed is said, with its path (it holds the stream)', async (context) => {
+    const tmp = freshTmp('tmp-stuck');
+    const spool = await withTmpdir(tmp, () => Spool.create());
+    await spool.write(Buffer.alloc(10, 1), 0);
+    // An immutable file cannot be removed, even by root.
+    if (spawnSync('chattr', ['+i', spool.path]).status !== 0) {
+      await spool.dispose();
+      return context.skip('chattr +i is not available here');
+    }
+    try {
+      expect(await spool.dispose()).toMatch(new RegExp(`^could not remove the spool file ${spool.path}: E[A-Z]+`));
+    } finally {
+      spawnSync('chattr', ['-i', spool.path]);
+      fs.rmSync(path.dirname(spool.path), { recursive: true, force: true });
+    }
+  });
+
   test('a chunk lost with its worker: the spool cannot hold the stream, said why', async () => {
     const tmp = freshTmp('tmp-lost');
     const spool = await withTmpdir(tmp, () => Spool.create());
