@@ -167,6 +167,16 @@ describe('the same raw findings for a file, stdin and a container', () => {
     expect(fs.readdirSync(tmp)).toEqual([]);
   }, 30_000);
 
+  test('a truncated .gz: the raw pass runs over what was decoded (the primes are in it), the truncation is an error', async () => {
+    const whole = gzipSync(core);
+    const file = tree.put('core-truncated.gz', whole.subarray(0, Math.floor(whole.length * 0.7)));
+    const { findings, summary } = await scan([file], { jobs: 2 });
+    expect(summary.errors).toHaveLength(1);
+    expect(summary.errors[0].message).toMatch(/truncated|unexpected end/i);
+    expect(rawOf(findings)).toEqual([...raw([0], { inner: `GZIP-${P_AT}` }), ...raw([0], { inner: `GZIP-${Q_AT}` })]);
+    expect(pemOf(findings)).toEqual([{ offset: 0, kind: 'ec-private-key', inner: `GZIP-${PEM_AT}` }]);
+  }, 30_000);
+
   test.skipIf(!hasTool('zstd'))('a .zst of the core through the CLI: inner ZSTD-<offset in the core>', async () => {
     const file = path.join(tree.root, 'core.bin.zst');
     fs.writeFileSync(file, run('zstd', ['-q', '-c', coreFile]));
