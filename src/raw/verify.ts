@@ -201,11 +201,15 @@ function allocationHeaded(bytes: Uint8Array, x: number, width: number, form: 'ra
  * allocation header, at 4-byte alignment (a HotSpot byte[]'s data starts 4 bytes into an
  * 8-byte word with compact object headers, or without compressed class pointers since Java 22).
  */
-function* nearOrHeaded(near: Interval[], far: Interval[], align: number, offset: number, width: number, bytes: Uint8Array, form: 'raw-le' | 'raw-words' = 'raw-le'): Generator<number> {
+function nearOrHeaded(near: Interval[], far: Interval[], align: number, offset: number, width: number, bytes: Uint8Array, form: 'raw-le' | 'raw-words', visit: (x: number) => void): void {
+  // A plain loop, not a generator: ±256 KiB at every 4 bytes is 128 K positions an occurrence.
   let k = 0;
-  for (const x of positions(far, 4, offset, width, bytes.length)) {
-    while (k < near.length && near[k][1] <= x) k++;
-    if (((k < near.length && near[k][0] <= x) && (offset + x) % align === 0) || allocationHeaded(bytes, x, width, form)) yield x;
+  for (const [a, b] of far) {
+    const last = Math.min(b, bytes.length - width + 1);
+    for (let x = a + ((4 - ((offset + a) % 4)) % 4); x < last; x += 4) {
+      while (k < near.length && near[k][1] <= x) k++;
+      if ((k < near.length && near[k][0] <= x && (offset + x) % align === 0) || allocationHeaded(bytes, x, width, form)) visit(x);
+    }
   }
 }
 
@@ -231,8 +235,8 @@ function findScalars(bytes: Uint8Array, offset: number, target: Extract<RawTarge
     }
     if (ecdh!.getPublicKey().equals(point)) found.push({ start: x, length: width, target: index, form, kind: 'ec-private-key' });
   };
-  for (const x of nearOrHeaded(limbs, farLimbs, 8, offset, width, bytes)) test(x, 'raw-le');
-  if (width % 4 === 0) for (const x of nearOrHeaded(words, farWords, 4, offset, width, bytes, 'raw-words')) test(x, 'raw-words');
+  nearOrHeaded(limbs, farLimbs, 8, offset, width, bytes, 'raw-le', (x) => test(x, 'raw-le'));
+  if (width % 4 === 0) nearOrHeaded(words, farWords, 4, offset, width, bytes, 'raw-words', (x) => test(x, 'raw-words'));
   for (const x of positions(unaligned, 1, offset, width, bytes.length)) test(x, 'raw-be');
 }
 
@@ -259,5 +263,5 @@ function findOkp(bytes: Uint8Array, offset: number, target: Extract<RawTarget, {
   };
   // seed ‖ public key (Go's ed25519.PrivateKey, BoringSSL), then the aligned neighbourhood.
   for (const o of occurrences) test(o.start - 32);
-  for (const x of nearOrHeaded(aligned, farAligned, 8, offset, 32, bytes)) test(x);
+  nearOrHeaded(aligned, farAligned, 8, offset, 32, bytes, 'raw-le', test);
 }
