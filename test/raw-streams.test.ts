@@ -4,12 +4,12 @@
 // the same bytes scanned as a regular file, at stream offsets (stdin) or with `inner` (a
 // container). A spool that cannot be written leaves the first pass standing and fails the gate
 // closed; the spool file is gone afterwards in every case.
-import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { scan } from '../dist/index.js';
 import { dataRuns, minimumHoleInBytes, Spool } from '../dist/input/spool.js';
@@ -422,4 +422,50 @@ describe('a spool that cannot be written: the first pass stands, the raw pass is
       expect(r.stdoutText + r.stderrText).not.toContain(limbs(secret).toString('base64'));
     }
   }, 40_000);
+});
+
+const hasAll = (...tools: string[]) => tools.every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
+
+describe.skipIf(!hasAll('gcore', 'openssl'))('a real core: openssl s_server after a TLS handshake, gcore\'d', () => {
+  test('its BIGNUM primes found at the same offsets as a file, on stdin and in a .gz, the bytes there are p or q', async () => {
+    const dir = freshTmp('s_server');
+    const keyFile = path.join(dir, 'rsa.key');
+    const certFile = path.join(dir, 'rsa.crt');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=dumpguard.test', '-days', '1'], { stdio: 'ignore' });
+    const server = spawn('openssl', ['s_server', '-key', keyFile, '-cert', certFile, '-accept', '127.0.0.1:0', '-www'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let file: string;
+    try {
+      const port = await new Promise<string>((resolve) => {
+        let text = '';
+        server.stdout!.on('data', (d) => {
+          text += d;
+          const m = /ACCEPT .*:(\d+)/.exec(text);
+          if (m) resolve(m[1]);
+        });
+      });
+      spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`], { input: 'GET / HTTP/1.0\r\n\r\n', timeout: 10_000, stdio: ['pipe', 'ignore', 'ignore'] });
+      execFileSync('gcore', ['-o', path.join(dir, 'core'), String(server.pid)], { stdio: 'ignore' });
+      file = path.join(dir, `core.${server.pid}`);
+    } finally {
+      server.kill('SIGKILL');
+    }
+    const bytes = fs.readFileSync(file);
+    const key = createPrivateKey(fs.readFileSync(keyFile));
+    // The certificate is self-signed (a CA root, not searched by default): the key is named with --known-keys.
+    const options = { jobs: 2, knownKeys: [certFile] };
+    const asFile = rawOf((await scan([file], options)).findings);
+    const onStdin = await scan(['-'], { ...options, stdin: fs.createReadStream(file) });
+    const gz = tree.put('s_server-core.gz', gzipSync(bytes));
+    const inGz = await scan([gz], options);
+    expect(onStdin.summary.errors).toEqual([]);
+    expect(inGz.summary.errors).toEqual([]);
+    expect(asFile.length).toBeGreaterThanOrEqual(2);
+    const primes = [jwkMember(key, 'p'), jwkMember(key, 'q')].map(limbs);
+    for (const f of asFile) {
+      expect(f).toMatchObject({ kind: 'rsa-private-key', encoding: 'raw-le', length: 128, severity: 'critical', fingerprint: fingerprintOf(key) });
+      expect(primes.some((p) => p.equals(bytes.subarray(f.offset, f.offset + 128)))).toBe(true);
+    }
+    expect(rawOf(onStdin.findings)).toEqual(asFile);
+    expect(rawOf(inGz.findings)).toEqual(asFile.map((f) => ({ ...f, offset: 0, inner: `GZIP-${f.offset}` })));
+  }, 60_000);
 });
