@@ -26,11 +26,12 @@ export const DEFAULT_RADII: Radii = {
   prime: 64 * 1024,
   primeUnaligned: 16 * 1024,
   scalarNear: 8 * 1024,
-  scalar: 256 * 1024,
+  scalar: 32 * 1024,
+  scalarFromWords: 256 * 1024,
   scalarUnaligned: 2 * 1024,
 };
 /** --deep: wider neighbourhoods for scalars (RSA primes are tested over the whole file). */
-export const DEEP_RADII: Radii = { prime: 64 * 1024, primeUnaligned: 64 * 1024, scalarNear: 256 * 1024, scalar: 1024 * 1024, scalarUnaligned: 16 * 1024 };
+export const DEEP_RADII: Radii = { prime: 64 * 1024, primeUnaligned: 64 * 1024, scalarNear: 256 * 1024, scalar: 1024 * 1024, scalarFromWords: 1024 * 1024, scalarUnaligned: 16 * 1024 };
 /** Default mode: the first this many occurrences of one key (by offset) get a neighbourhood search. */
 export const maximumOccurrencesPerKey = 64;
 /** Default mode: at most this many public keys of the file are searched (--known-keys first, then by fingerprint). */
@@ -168,8 +169,9 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
     });
   const radii = host.deep ? DEEP_RADII : DEFAULT_RADII;
   // Read around each occurrence as far as its key's tests reach: an RSA modulus's primes are
-  // within ±64 KiB, a scalar's allocation out to ±256 KiB.
-  const reachOf = (o: VerifyOccurrence) => (targets[o.target].type === 'rsa' ? Math.max(radii.prime, radii.primeUnaligned) : Math.max(radii.scalar, radii.scalarUnaligned));
+  // within ±64 KiB, a scalar's allocation within ±32 KiB, ±256 KiB of Java words.
+  const reachOf = (o: VerifyOccurrence) =>
+    targets[o.target].type === 'rsa' ? Math.max(radii.prime, radii.primeUnaligned) : Math.max(radii.scalar, radii.scalarUnaligned, o.form === 'raw-words' ? radii.scalarFromWords : 0);
   const everywhere = host.deep ? targets.flatMap((t, i) => (t.type === 'rsa' && searched(i) ? [i] : [])) : [];
   const spans: Array<[number, number]> = everywhere.length > 0 ? [[0, host.size]] : [];
   for (const o of kept) spans.push([Math.max(0, o.start - reachOf(o)), Math.min(host.size, o.start + o.length + reachOf(o))]);
@@ -218,7 +220,7 @@ const lookBehindOfWindows = 8;
 
 async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: VerifyOccurrence[], radii: Radii, everywhere: number[], from: number, to: number, readTo: number): Promise<Finding[]> {
   const base = Math.max(0, from - lookBehindOfWindows);
-  const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarUnaligned);
+  const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarFromWords, radii.scalarUnaligned);
   const near = occurrences.filter((o) => o.start + o.length + reach > from && o.start - reach < to).map((o) => ({ ...o, start: o.start - base }));
   const raw: RawTask = { step: 'verify', offset: base, candidateStart: from - base, candidateEnd: to - base, targets: [...targets], occurrences: near, radii, everywhere };
   await host.slots.acquire();

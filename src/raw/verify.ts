@@ -20,8 +20,13 @@ export interface Radii {
   primeUnaligned: number;
   /** EC and Ed25519/X25519 private keys as raw-le / raw-words (aligned): every window this near... */
   scalarNear: number;
-  /** ...and, as far as this, limb and word windows that start a heap allocation of their size (see allocationHeaded). */
+  /** ...and, as far as this, limb and word windows that start a heap allocation of their size (see allocationHeaded)... */
   scalar: number;
+  /**
+   * ...and as far as this from a raw-words occurrence (BigInteger coordinates: a JVM heap, where
+   * Java 25 leaves the scalar's arrays 139 to 186 KiB from its point's).
+   */
+  scalarFromWords: number;
   /** EC private scalars as raw-be, at any alignment. */
   scalarUnaligned: number;
 }
@@ -73,15 +78,21 @@ const suggests: Record<Near, (o: VerifyOccurrence) => boolean> = {
   // EC scalars: a runtime may keep the scalar in another form than its point. A JVM holds
   // the point as BigInteger int[] coordinates (raw-words) and the scalar as a little-endian
   // byte[] (ECPrivateKeyImpl.arrayS, raw-le): measured 14.1 to 14.4 KiB before the x
-  // coordinate in five gcores of Java 17, 139 to 186 KiB in three of Java 25.
+  // coordinate in five gcores of Java 17, 139 to 186 KiB in three of Java 25 (scalarFromWords).
   any: () => true,
 };
 
+/** A radius, or one per occurrence. */
+type Radius = number | ((o: VerifyOccurrence) => number);
+
 /** Union of [start - radius, start + length + radius) clipped to [0, end), sorted, over the occurrences of the target that suggest `near`. */
-function neighbourhoodsFrom(occurrences: VerifyTask['occurrences'], target: number, near: Near, radius: number, end: number): Interval[] {
+function neighbourhoodsFrom(occurrences: VerifyTask['occurrences'], target: number, near: Near, radius: Radius, end: number): Interval[] {
   const raw: Interval[] = occurrences
     .filter((o) => o.target === target && suggests[near](o))
-    .map((o): Interval => [Math.max(0, o.start - radius), Math.min(end, o.start + o.length + radius)])
+    .map((o): Interval => {
+      const r = typeof radius === 'number' ? radius : radius(o);
+      return [Math.max(0, o.start - r), Math.min(end, o.start + o.length + r)];
+    })
     .filter(([a, b]) => a < b)
     .sort((a, b) => a[0] - b[0]);
   const out: Interval[] = [];
@@ -106,14 +117,15 @@ export function verifyCandidates(bytes: Uint8Array, task: VerifyTask): RawMatch[
   const found: RawMatch[] = [];
   const end = Math.min(task.candidateEnd, bytes.length);
   const start = task.candidateStart ?? 0;
-  const neighbourhoods = (occurrences: VerifyOccurrence[], target: number, near: Near, radius: number, to: number) =>
+  const neighbourhoods = (occurrences: VerifyOccurrence[], target: number, near: Near, radius: Radius, to: number) =>
     neighbourhoodsFrom(occurrences, target, near, radius, to).map(([a, b]): Interval => [Math.max(a, start), b]).filter(([a, b]) => a < b);
   task.targets.forEach((target, index) => {
     const everywhere = task.everywhere.includes(index);
-    const around = (near: Near, radius: number) => (everywhere ? [[start, end] as Interval] : neighbourhoods(task.occurrences, index, near, radius, end));
-    const { prime, primeUnaligned, scalarNear, scalar, scalarUnaligned } = task.radii;
+    const around = (near: Near, radius: Radius) => (everywhere ? [[start, end] as Interval] : neighbourhoods(task.occurrences, index, near, radius, end));
+    const { prime, primeUnaligned, scalarNear, scalar, scalarFromWords, scalarUnaligned } = task.radii;
+    const farScalar = (o: VerifyOccurrence) => (o.form === 'raw-words' ? Math.max(scalar, scalarFromWords) : scalar);
     if (target.type === 'rsa') findPrimes(bytes, task.offset, target, index, around('limbs', prime), around('words', prime), around('unaligned', primeUnaligned), found);
-    else if (target.type === 'ec') findScalars(bytes, task.offset, target, index, around('any', scalarNear), around('any', scalar), around('words', scalarNear), around('any', scalar), around('unaligned', scalarUnaligned), found);
+    else if (target.type === 'ec') findScalars(bytes, task.offset, target, index, around('any', scalarNear), around('any', farScalar), around('words', scalarNear), around('any', farScalar), around('unaligned', scalarUnaligned), found);
     else findOkp(bytes, task.offset, target, index, task.occurrences.filter((o) => o.target === index), neighbourhoods(task.occurrences, index, 'limbs', scalarNear, end), neighbourhoods(task.occurrences, index, 'limbs', scalar, end), start, end, found);
   });
   return found.sort((a, b) => a.start - b.start || a.length - b.length);
@@ -208,7 +220,8 @@ function nearOrHeaded(near: Interval[], far: Interval[], align: number, offset: 
     const last = Math.min(b, bytes.length - width + 1);
     for (let x = a + ((4 - ((offset + a) % 4)) % 4); x < last; x += 4) {
       while (k < near.length && near[k][1] <= x) k++;
-      if ((k < near.length && near[k][0] <= x && (offset + x) % align === 0) || allocationHeaded(bytes, x, width, form)) visit(x);
+      // Every header this recognises ends in two zero bytes (a small count, zero padding, or glibc's zeros): most positions stop at two loads.
+      if ((k < near.length && near[k][0] <= x && (offset + x) % align === 0) || ((bytes[x - 1] | bytes[x - 2]) === 0 && allocationHeaded(bytes, x, width, form))) visit(x);
     }
   }
 }

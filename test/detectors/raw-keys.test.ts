@@ -299,6 +299,13 @@ describe('EC and Ed25519', () => {
       expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([]);
     }, 30_000);
 
+    test('Java 25 distances are searched only around the point\'s BigInteger words (a JVM heap): the encoded point alone reaches 32 KiB', async () => {
+      const layout = layouts[1];
+      const withoutWords = heap(layout, inForm(d, 'raw-le')).filter((_, i) => i === 0 || i === 3);
+      const file = tree.put('jvm-ec-no-words.bin', fileWith(1 << 20, [{ at: 1_000_001, bytes: spki(ec) }, ...withoutWords]));
+      expect(summary((await scan([file], { jobs: 2 })).findings)).toEqual([]);
+    }, 30_000);
+
     test('an array of a scalar farther than 256 KiB from every occurrence of its point: not tested (default mode)', async () => {
       const layout = layouts[1];
       const file = tree.put('jvm-ec-too-far.bin', fileWith(1 << 20, [{ at: 1_000_001, bytes: spki(ec) }, ...heap(layout, inForm(d, 'raw-le'), undefined, layout.xAt - 256 * 1024 - 64)]));
