@@ -12,7 +12,7 @@ import { ReadError, scanFileRanges, Slots, streamChunks, type FileRange, type Fi
 import { fileHead } from './input/file-head.js';
 import { headReader, StreamHead } from './input/containers/stream-head.js';
 import { enumerateInputs, type InputSource } from './input/enumerate.js';
-import { Spool } from './input/spool.js';
+import { maximumHeldInBytes, Spool } from './input/spool.js';
 import {
   CONTAINER_SNIFF_BYTES,
   DEFAULT_CONTAINER_LIMITS,
@@ -254,6 +254,11 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           // were), then the buffer is reused: the writes (on libuv's threads) overlap the next
           // chunks' scans instead of holding this one back, and the buffers bound what waits on
           // the disk. Runs of zero pages (the worker says where) stay holes.
+          if (chunk.offset === 0 && chunk.bodyLength === chunk.length && chunk.length <= maximumHeldInBytes) {
+            // The whole stream, and small: kept in memory until its raw pass is known to be wanted.
+            sink.spool.hold(new Uint8Array(buffer, 0, chunk.bodyLength), 0);
+            return buffers.release(buffer);
+          }
           const runs = result.zeros ? [] : (result.dataRuns ?? [0, chunk.bodyLength]);
           sink.spool.skip(chunk.offset, chunk.bodyLength);
           let written: Promise<void> | undefined;
@@ -271,7 +276,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       inFlight.push(done);
       return done;
     };
-    const spoolForRaw = () => (detectorIds.includes('raw') ? Spool.create() : Promise.resolve(undefined));
+    const spoolForRaw = () => (detectorIds.includes('raw') ? new Spool() : undefined);
     /** A spool file left behind holds the stream's bytes: an error of the input. */
     const disposeSpool = async (spool: Spool | undefined) => {
       const left = await spool?.dispose();
@@ -283,6 +288,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
      * that failed is an error of the input (the gate fails closed); the first pass stands.
      */
     const rawPassOfSpool = async (spool: Spool, name: string, sink: Sink) => {
+      // No public key to search for: nothing to read again (a small stream held in memory never reaches the disk).
+      if (options.signal?.aborted || targetsOf(sink).length === 0) return;
       const failure = await spool.finish();
       if (options.signal?.aborted) return;
       if (failure !== undefined) {
@@ -291,11 +298,12 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       }
       await rawPassOf(spool.handle, spool.size, sink);
     };
+    const targetsOf = (sink: Sink) => (sink.keys ?? new FilePublicKeys()).targets(rawKnownTargets, options.deep ?? false, testKeys);
     /** The raw pass over bytes [0, size) of an open file that holds what the first pass scanned. */
     const rawPassOf = async (handle: FileHandle, size: number, sink: Sink) => {
       const head = size > 0 ? await fileReader(handle)(0, Math.min(SNIFF_BYTES, size)) : new Uint8Array(0);
       const host = { path: source.path, handle, size, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, zeroRanges: sink.zeroRanges, run: (task: ChunkTask) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: sniffFormat(head) };
-      await searchRawKeysOfFile(host, (sink.keys ?? new FilePublicKeys()).targets(rawKnownTargets, options.deep ?? false, testKeys), sink.findings, fileErrors);
+      await searchRawKeysOfFile(host, targetsOf(sink), sink.findings, fileErrors);
     };
     /** A chunk of the open regular file, read by the worker that scans it. */
     const scanRange = (fd: number, sizeAtOpen: number, range: FileRange): Promise<RangeOutcome> => {
@@ -350,7 +358,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
                 const stream: (typeof streams)[number] = { place, findings: [] };
                 streams.push(stream);
                 // Its own raw pass, over its spool, through the public keys in it.
-                const spool = await spoolForRaw();
+                const spool = spoolForRaw();
                 const sink: Sink = { findings: stream.findings, keys: new FilePublicKeys(), zeroRanges: [], ...(spool ? { spool } : {}) };
                 const chunks: Promise<void>[] = [];
                 // The stream's first bytes are kept to read its layout (an ELF core inside a .zst still gets addresses).
@@ -415,7 +423,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         if (options.signal) addAbortSignal(options.signal, stream);
         // A block device can be read again where it is: only stdin and FIFOs are spooled.
         const device = source.path !== '-' && detectorIds.includes('raw') && (await stat(source.path)).isBlockDevice();
-        const spool = device ? undefined : await spoolForRaw();
+        const spool = device ? undefined : spoolForRaw();
         const sink: Sink = spool ? { ...own, spool } : own;
         try {
           try {

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { scan } from '../dist/index.js';
-import { dataRuns, minimumHoleInBytes, Spool } from '../dist/input/spool.js';
+import { dataRuns, maximumHeldInBytes, minimumHoleInBytes, Spool } from '../dist/input/spool.js';
 import { jsonlFindings, runCli, spawnCli } from './helpers/cli.js';
 import { fingerprintOf, pkcs8Pem, pseudoRandomBytes } from './helpers/keys.js';
 import { tempTree } from './helpers/temp-tree.js';
@@ -227,15 +227,14 @@ describe('the same raw findings for a file, stdin and a container', () => {
 describe('the spool file', () => {
   test('holes for skipped zeros (a sparse file as long as the stream), read back as written; removed by dispose', async () => {
     const tmp = freshTmp('tmp-unit');
-    const spool = await withTmpdir(tmp, () => Spool.create());
-    expect(path.dirname(path.dirname(spool.path))).toBe(tmp);
+    const spool = new Spool();
     const MiB = 1 << 20;
     const data = pseudoRandomBytes(MiB, 5);
     // Out of order, as workers finish: the holes at the start and at the end are never written.
     spool.skip(2 * MiB, MiB);
-    void spool.write(data, MiB);
-    spool.skip(0, MiB);
-    expect(await spool.finish()).toBeUndefined();
+    // The file is made at the first write, under the TMPDIR of that moment.
+    expect(await withTmpdir(tmp, async () => (void spool.write(data, MiB), spool.skip(0, MiB), spool.finish()))).toBeUndefined();
+    expect(path.dirname(path.dirname(spool.path))).toBe(tmp);
     expect(spool.size).toBe(3 * MiB);
     const stat = fs.statSync(spool.path);
     expect(stat.size).toBe(3 * MiB);
@@ -270,8 +269,8 @@ describe('the spool file', () => {
 
   test('a spool file that cannot be removed is said, with its path (it holds the stream)', async (context) => {
     const tmp = freshTmp('tmp-stuck');
-    const spool = await withTmpdir(tmp, () => Spool.create());
-    await spool.write(Buffer.alloc(10, 1), 0);
+    const spool = new Spool();
+    await withTmpdir(tmp, () => spool.write(Buffer.alloc(10, 1), 0));
     // An immutable file cannot be removed, even by root.
     if (spawnSync('chattr', ['+i', spool.path]).status !== 0) {
       await spool.dispose();
@@ -285,10 +284,32 @@ describe('the spool file', () => {
     }
   });
 
+  test('a small stream is held in memory: written only when finish asks for it, nothing on disk otherwise', async () => {
+    expect(maximumHeldInBytes).toBe(1 << 20);
+    const tmp = freshTmp('tmp-held');
+    const original = pseudoRandomBytes(4096, 9);
+    await withTmpdir(tmp, async () => {
+      const unwanted = new Spool();
+      unwanted.hold(Buffer.from(original), 0);
+      expect(fs.readdirSync(tmp)).toEqual([]);
+      expect(await unwanted.dispose()).toBeUndefined();
+      const wanted = new Spool();
+      const buffer = Buffer.from(original);
+      wanted.hold(buffer, 0);
+      buffer.fill(0); // a copy was held: the buffer goes back to the pool
+      expect(fs.readdirSync(tmp)).toEqual([]);
+      expect(await wanted.finish()).toBeUndefined();
+      expect(fs.readdirSync(tmp)).toHaveLength(1);
+      expect(fs.readFileSync(wanted.path).equals(original)).toBe(true);
+      await wanted.dispose();
+    });
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+
   test('a chunk lost with its worker: the spool cannot hold the stream, said why', async () => {
     const tmp = freshTmp('tmp-lost');
-    const spool = await withTmpdir(tmp, () => Spool.create());
-    void spool.write(Buffer.alloc(10, 1), 0);
+    const spool = new Spool();
+    await withTmpdir(tmp, () => spool.write(Buffer.alloc(10, 1), 0));
     spool.lose('the chunk at offset 10 did not come back from its worker');
     expect(await spool.finish()).toBe('the chunk at offset 10 did not come back from its worker');
     await spool.dispose();
@@ -298,15 +319,17 @@ describe('the spool file', () => {
   test('is a 0600 file in a fresh 0700 directory under TMPDIR while the stream is read', async () => {
     const tmp = freshTmp('tmp-mode');
     let during: { entries: string[]; dirMode: number; fileMode: number; files: string[] } | undefined;
-    const stdin = Readable.from((function* () {
+    const stdin = Readable.from((async function* () {
       yield core.subarray(0, SIZE / 2);
+      // Made at the first write, once a worker has handed back the first chunk.
+      for (const deadline = Date.now() + 10_000; fs.readdirSync(tmp).length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
       const entries = fs.readdirSync(tmp);
       const dir = path.join(tmp, entries[0]);
       const files = fs.readdirSync(dir);
       during = { entries, dirMode: fs.statSync(dir).mode & 0o777, fileMode: fs.statSync(path.join(dir, files[0])).mode & 0o777, files };
       yield core.subarray(SIZE / 2);
     })());
-    const { findings } = await withTmpdir(tmp, () => scan(['-'], { jobs: 2, stdin }));
+    const { findings } = await withTmpdir(tmp, () => scan(['-'], { jobs: 2, chunkSizeInBytes: 65_536, stdin }));
     expect(during!.entries).toHaveLength(1);
     expect(during!.entries[0]).toMatch(/^dumpguard-spool-/);
     expect(during!.files).toEqual(['stream']);
@@ -320,9 +343,10 @@ describe('the spool file', () => {
     const tmp = freshTmp('tmp-abort');
     const abort = new AbortController();
     let spooling: string[] = [];
-    const stdin = Readable.from((function* () {
+    const stdin = Readable.from((async function* () {
       for (let at = 0; at < SIZE; at += 65_536) {
         if (at === SIZE / 2) {
+          for (const deadline = Date.now() + 10_000; fs.readdirSync(tmp).length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
           spooling = fs.readdirSync(tmp);
           abort.abort();
         }
@@ -338,7 +362,7 @@ describe('the spool file', () => {
 
   test('is removed when the CLI is interrupted (SIGINT) while stdin is spooled: exit 130', async () => {
     const tmp = freshTmp('tmp-sigint');
-    const { child, done } = spawnCli(['scan', '-', '--format', 'jsonl', '--jobs', '1'], { keepStdinOpen: true, env: { TMPDIR: tmp }, timeoutMs: 20_000 });
+    const { child, done } = spawnCli(['scan', '-', '--format', 'jsonl', '--jobs', '1', '--chunk-size', '64k'], { keepStdinOpen: true, env: { TMPDIR: tmp }, timeoutMs: 20_000 });
     try {
       child.stdin!.write(core.subarray(0, SIZE / 2));
       // The spool exists once dumpguard reads stdin (after its signal handlers are installed).
@@ -397,6 +421,22 @@ describe('a spool that cannot be written: the first pass stands, the raw pass is
     expect(pemOf(findings)).toEqual([{ offset: PEM_AT, kind: 'ec-private-key' }]);
     expect(rawOf(findings)).toEqual([]);
   }, 40_000);
+
+  test.skipIf(!hasTool('tar'))('no public key to search for: nothing is spooled, so a missing TMPDIR is no error (200 small tar members, a 2 MiB one)', async () => {
+    const dir = freshTmp('many-src');
+    const names: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      names.push(`m${i}.bin`);
+      fs.writeFileSync(path.join(dir, names[i]), pseudoRandomBytes(4096, 100 + i));
+    }
+    names.push('big.bin');
+    fs.writeFileSync(path.join(dir, 'big.bin'), Buffer.concat([pseudoRandomBytes(2 << 20, 99), pem]));
+    const file = path.join(tree.root, 'many.tar');
+    run('tar', ['-cf', file, '-C', dir, ...names]);
+    const { findings, summary } = await withTmpdir(missing, () => scan([file], { jobs: 2, chunkSizeInBytes: 1 << 20 }));
+    expect(summary.errors).toEqual([]);
+    expect(findings.map((f) => ({ detector: f.detector, inner: f.inner?.replace(/-\d+$/, '') }))).toEqual([{ detector: 'pem', inner: 'TAR[big.bin]' }]);
+  }, 30_000);
 
   test('TMPDIR does not exist (a .gz): the error names the decompressed stream', async () => {
     const file = tree.put('core-nospool.gz', gzipSync(core));

@@ -3,7 +3,9 @@
 // which reads the input a second time around the public keys the first pass found, runs over
 // them as over a regular file: a stream cannot be read twice. The file sits in a fresh private
 // directory under os.tmpdir() (TMPDIR; mkdtemp makes it 0700), is created 0600, and is removed
-// by `dispose`. Disk use is at most the stream's length.
+// by `dispose`. Disk use is at most the stream's length. The file is made at the first write:
+// a small stream (one chunk of at most 1 MiB: a zip's small entries) is held in memory instead,
+// and written only if its raw pass has public keys to search (the file cost 1 ms a stream).
 //
 // Writes are positioned, queued one after another, and never reject: a failure (ENOSPC, EIO)
 // is kept, later writes are skipped, and `finish` tells the caller that the raw pass cannot
@@ -53,36 +55,38 @@ export function dataRuns(bytes: Uint8Array, length: number): number[] {
 // A failpoint for the test suite: the second write fails as a full disk would.
 const fault = process.env.DUMPGUARD_TEST_FAULT;
 
+/** A stream that is one chunk of at most this many bytes is held in memory until its raw pass is known to be wanted. */
+export const maximumHeldInBytes = 1024 * 1024;
+
 export class Spool {
   private tail: Promise<void> = Promise.resolve();
   private error: unknown;
   private disposed = false;
   private written = 0;
-  /** The end of the bytes written or skipped so far (the stream's length, once all are done). */
+  private directory: string | undefined;
+  private fileHandle: FileHandle | undefined;
+  /** A small stream's bytes, kept until `finish` says whether they are wanted on disk. */
+  private held: { bytes: Uint8Array; position: number } | undefined;
+  /** The spool file, or where it was to be (for messages); set when it is first needed. */
+  path = os.tmpdir();
+  /** The end of the bytes written, held or skipped so far (the stream's length, once all are done). */
   size = 0;
 
-  private constructor(
-    /** The spool file, or where it would have been (for messages). */
-    readonly path: string,
-    private readonly directory: string | undefined,
-    private readonly fileHandle: FileHandle | undefined,
-    error?: unknown,
-  ) {
-    this.error = error;
-  }
-
-  /** A new spool file; one that cannot be created is a spool that failed (never throws). */
-  static async create(): Promise<Spool> {
-    const base = os.tmpdir();
-    let directory: string | undefined;
+  /**
+   * The directory and the file, made when the first bytes are written (a stream held in memory
+   * whose raw pass has nothing to search never touches the disk). A failure is kept.
+   */
+  private async open(): Promise<FileHandle | undefined> {
+    if (this.fileHandle || this.error !== undefined || this.disposed) return this.fileHandle;
     try {
-      directory = await mkdtemp(path.join(base, SPOOL_DIRECTORY_PREFIX));
-      const file = path.join(directory, 'stream');
-      return new Spool(file, directory, await open(file, 'wx+', 0o600));
+      this.directory = await mkdtemp(path.join(os.tmpdir(), SPOOL_DIRECTORY_PREFIX));
+      this.path = path.join(this.directory, 'stream');
+      this.fileHandle = await open(this.path, 'wx+', 0o600);
     } catch (error) {
-      if (directory) await rm(directory, { recursive: true, force: true }).catch(() => {});
-      return new Spool(directory ? path.join(directory, 'stream') : base, undefined, undefined, error);
+      this.error = error;
+      if (!this.directory) this.path = os.tmpdir();
     }
+    return this.fileHandle;
   }
 
   /**
@@ -91,11 +95,13 @@ export class Spool {
    */
   write(bytes: Uint8Array, position: number): Promise<void> {
     this.tail = this.tail.then(async () => {
-      if (this.error !== undefined || this.disposed || !this.fileHandle) return;
+      if (this.error !== undefined || this.disposed) return;
       try {
+        const handle = await this.open();
+        if (!handle) return;
         if (fault === 'spool-enospc' && this.written > 0) throw Object.assign(new Error('no space left on device (injected)'), { code: 'ENOSPC' });
         for (let done = 0; done < bytes.length; ) {
-          const { bytesWritten } = await this.fileHandle.write(bytes, done, bytes.length - done, position + done);
+          const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
           if (bytesWritten === 0) throw new Error('write wrote nothing');
           done += bytesWritten;
         }
@@ -106,6 +112,15 @@ export class Spool {
       }
     });
     return this.tail;
+  }
+
+  /**
+   * A copy of a whole small stream's bytes (at most maximumHeldInBytes), kept in memory: written
+   * by `finish` only if the raw pass has something to search.
+   */
+  hold(bytes: Uint8Array, position: number): void {
+    this.held = { bytes: new Uint8Array(bytes), position }; // a copy (a Buffer's slice() would not be)
+    this.size = Math.max(this.size, position + bytes.length);
   }
 
   /** `length` bytes of zeros at `position`: left a hole, not written. */
@@ -119,14 +134,18 @@ export class Spool {
   }
 
   /**
-   * Every queued write done, the file as long as the stream (holes at its end too): undefined
-   * when the spool holds the whole stream, else why not.
+   * Every queued write done, the held bytes written, the file as long as the stream (holes at
+   * its end too): undefined when the spool holds the whole stream, else why not.
    */
   async finish(): Promise<string | undefined> {
+    const held = this.held;
+    this.held = undefined;
+    if (held) await this.write(held.bytes, held.position);
     await this.tail;
-    if (this.error === undefined && this.fileHandle && this.size > this.written) {
+    if (this.error === undefined && this.size > this.written) {
       try {
-        await this.fileHandle.truncate(this.size);
+        const handle = await this.open();
+        if (handle) await handle.truncate(this.size);
         this.written = this.size;
       } catch (error) {
         this.error = error;
@@ -147,11 +166,14 @@ export class Spool {
    */
   async dispose(): Promise<string | undefined> {
     this.disposed = true;
+    this.held = undefined;
     await this.tail;
-    if (!this.directory) return undefined;
+    const directory = this.directory;
+    this.directory = undefined;
+    if (!directory) return undefined;
     await this.fileHandle?.close().catch(() => {});
     try {
-      await rm(this.directory, { recursive: true, force: true });
+      await rm(directory, { recursive: true, force: true });
       return undefined;
     } catch (error) {
       return `could not remove the spool file ${this.path}: ${describeError(error)}`;
