@@ -204,21 +204,19 @@
 
   ;; AES key schedule relations (src/detectors/aes.ts): a filter for relationLags there. For
   ;; every word j of [from, to) of the 32-bit words at `data` (from >= 8; words j-8 .. j+8 are
-  ;; read), whether W[j] ^ W[j-1] ^ W[j+lag] has at most one bit set for a lag of (-4, -6, -8,
-  ;; 4, 2, 8), where W[j], W[j-1] and W[j] ^ W[j-1] have two bits or more and W[j] or W[j-1]
-  ;; a byte >= 0x80.
-  ;; Such words are written as (j, 0): JS works out the lags, exactly. Works in blocks of 16
-  ;; words while a whole block fits before `to` (the caller does the rest), stops early before
-  ;; a block when fewer than 128 output bytes are left; returns the word to resume from.
+  ;; read), whether d = W[j] ^ W[j-1] equals W[j+lag] in a non-zero low or high 16 bits for a
+  ;; lag of (-4, -6, -8, 4, 2, 8): what a relation with at most one flipped bit does (d's halves
+  ;; are zero once in 32,768 schedule words), and random words do once in 5,000. Such words are written as (j, 0): JS works out the lags and
+  ;; the rest of the conditions, exactly. Blocks of 16 words with no byte >= 0x80 in W[j-1 ..
+  ;; j+15] are skipped (no word there can relate). Works in blocks of 16 words while a whole
+  ;; block fits before `to` (the caller does the rest), stops early before a block when fewer
+  ;; than 128 output bytes are left; returns the word to resume from.
   (func (export "aesRelations")
     (param $data i32) (param $from i32) (param $to i32) (param $out i32) (param $outEnd i32)
     (result i32)
     (local $j i32) (local $base i32) (local $q i32) (local $lanes i32)
-    (local $w v128) (local $v v128) (local $d v128) (local $x v128) (local $any v128)
-    (local $high v128) (local $one v128) (local $zero v128)
+    (local $d v128) (local $nonZero v128) (local $any v128) (local $high v128)
     (local.set $high (v128.const i32x4 0x80808080 0x80808080 0x80808080 0x80808080))
-    (local.set $one (i32x4.splat (i32.const 1)))
-    (local.set $zero (v128.const i64x2 0 0))
     (local.set $j (local.get $from))
     (block $done
       (loop $blocks
@@ -229,7 +227,6 @@
             (return (local.get $j))))
         ;; base = &W[j-8]: load offsets are unsigned, so every word is addressed from there.
         (local.set $base (i32.add (local.get $data) (i32.shl (i32.sub (local.get $j) (i32.const 8)) (i32.const 2))))
-        ;; No byte >= 0x80 in W[j-1..j+15] (zero pages, text): no word of the block counts.
         (if (v128.any_true
               (v128.and (local.get $high)
                 (v128.or
@@ -239,34 +236,21 @@
           (then
             (local.set $q (i32.const 0))
             (loop $vectors
-              (local.set $w (v128.load offset=32 (local.get $base)))
-              (local.set $v (v128.load offset=28 (local.get $base)))
-              (local.set $d (v128.xor (local.get $w) (local.get $v)))
-              ;; Per lag: d ^ W[j+lag] with at most one bit, x & (x - 1) == 0.
-              (local.set $x (v128.xor (local.get $d) (v128.load offset=16 (local.get $base))))
-              (local.set $any (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero)))
-              (local.set $x (v128.xor (local.get $d) (v128.load offset=8 (local.get $base))))
-              (local.set $any (v128.or (local.get $any) (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero))))
-              (local.set $x (v128.xor (local.get $d) (v128.load offset=0 (local.get $base))))
-              (local.set $any (v128.or (local.get $any) (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero))))
-              (local.set $x (v128.xor (local.get $d) (v128.load offset=48 (local.get $base))))
-              (local.set $any (v128.or (local.get $any) (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero))))
-              (local.set $x (v128.xor (local.get $d) (v128.load offset=40 (local.get $base))))
-              (local.set $any (v128.or (local.get $any) (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero))))
-              (local.set $x (v128.xor (local.get $d) (v128.load offset=64 (local.get $base))))
-              (local.set $any (v128.or (local.get $any) (i32x4.eq (v128.and (local.get $x) (i32x4.sub (local.get $x) (local.get $one))) (local.get $zero))))
-              (local.set $lanes
-                (i32x4.bitmask
-                  (v128.and (local.get $any)
-                    (v128.and
-                      (v128.and
-                        (i32x4.ne (v128.and (local.get $d) (i32x4.sub (local.get $d) (local.get $one))) (local.get $zero))
-                        (i32x4.ne (v128.and (v128.or (local.get $w) (local.get $v)) (local.get $high)) (local.get $zero)))
-                      (v128.and
-                        (i32x4.ne (v128.and (local.get $w) (i32x4.sub (local.get $w) (local.get $one))) (local.get $zero))
-                        (i32x4.ne (v128.and (local.get $v) (i32x4.sub (local.get $v) (local.get $one))) (local.get $zero)))))))
-              (if (local.get $lanes)
+              (local.set $d (v128.xor (v128.load offset=32 (local.get $base)) (v128.load offset=28 (local.get $base))))
+              ;; Per lag, non-zero 16-bit halves of d equal to those of W[j+lag]; a word passes
+              ;; when either half does (a zero half of d matches the zero halves of pointers and
+              ;; small integers, not of schedule words).
+              (local.set $nonZero (v128.not (i16x8.eq (local.get $d) (v128.const i64x2 0 0))))
+              (local.set $any
+                (v128.and (local.get $nonZero)
+                  (v128.or
+                    (v128.or
+                      (v128.or (i16x8.eq (local.get $d) (v128.load offset=16 (local.get $base))) (i16x8.eq (local.get $d) (v128.load offset=8 (local.get $base))))
+                      (v128.or (i16x8.eq (local.get $d) (v128.load offset=0 (local.get $base))) (i16x8.eq (local.get $d) (v128.load offset=48 (local.get $base)))))
+                    (v128.or (i16x8.eq (local.get $d) (v128.load offset=40 (local.get $base))) (i16x8.eq (local.get $d) (v128.load offset=64 (local.get $base)))))))
+              (if (v128.any_true (local.get $any))
                 (then
+                  (local.set $lanes (i32x4.bitmask (i32x4.ne (local.get $any) (v128.const i64x2 0 0))))
                   (loop $eachLane
                     (i32.store offset=0 (local.get $out)
                       (i32.add (i32.add (local.get $j) (i32.shl (local.get $q) (i32.const 2))) (i32.ctz (local.get $lanes))))

@@ -478,10 +478,11 @@ function keyLooksRandom(key: Uint8Array): boolean {
 
 /**
  * Bit k set when the relation of lag LAGS[k] nearly holds at word j: W[j] ^ W[j-1] ^ W[j+lag]
- * has at most one bit set (so decayed memory does not hide a schedule). The three words and
- * W[j] ^ W[j-1] must have two bits or more: schedule words are random (one with fewer bits
- * comes once in 10^8), while a relation with a zero or one-bit term holds trivially in
- * structured data (a repeated word beside the small integer 1, 2 or 4; zero runs). And W[j] or
+ * has at most one bit set (so decayed memory does not hide a schedule). The three words must
+ * have two bits or more and W[j] ^ W[j-1] no zero 16-bit half: schedule words are random (one
+ * with fewer bits comes once in 10^8, a zero half once in 32,768), while a relation with a zero
+ * or one-bit term holds trivially in structured data (a repeated word beside the small integer
+ * 1, 2 or 4; zero runs; pointers, whose high halves are equal). And W[j] or
  * W[j-1] must have a byte >= 0x80 (8 schedule bytes all below 0x80 come once in 256, and the
  * dozens of other relation words of the schedule still hit; text never passes).
  * wasm/anchor-scan.wat's aesRelations filters the words for this, 16 at a time.
@@ -490,7 +491,7 @@ export function relationLags(W: Int32Array, j: number): number {
   const w = W[j], v = W[j - 1];
   if ((w & (w - 1)) === 0 || (v & (v - 1)) === 0 || ((w | v) & 0x80808080) === 0) return 0;
   const d = w ^ v;
-  if ((d & (d - 1)) === 0) return 0;
+  if ((d & (d - 1)) === 0 || (d & 0xffff) === 0 || d >>> 16 === 0) return 0;
   let lags = 0;
   for (let k = 0; k < LAGS.length; k++) {
     const u = W[j + LAGS[k]];
