@@ -2,7 +2,17 @@
 // The bin: everything testable lives in run.ts.
 import { statSync } from 'node:fs';
 import os from 'node:os';
+import v8 from 'node:v8';
 import { closeEarlyPool, startPoolEarly } from './pool/pool.js';
+
+// V8 optimizes a function once it has run a budget of bytecodes, anew in every worker thread
+// (an isolate each): with the byte loops in WebAssembly, most of what reached the optimizing
+// compiler at the default budget ran a few times per chunk, and compiling it cost 0.5-0.7 CPU
+// s of a 1 GiB scan (perf: a quarter of all CPU in TurboFan, on background threads that
+// compete with the workers). Four times the budget leaves that work to the baseline compiler;
+// the genuinely hot JS (a flood of anchors, a long base64 run) still gets optimized within
+// milliseconds. Set before any worker starts: the flag is process-wide and read per isolate.
+v8.setFlagsFromString(`--interrupt-budget=${4 * 66 * 1024}`);
 
 // A scan's first worker thread starts loading while the rest of the program does (run.ts is
 // loaded after it, on purpose). The thread count is read from the arguments the way commander
