@@ -7,19 +7,21 @@ import { closeEarlyPool, startPoolEarly } from './pool/pool.js';
 
 // V8 optimizes a function once it has run a budget of bytecodes, anew in every worker thread
 // (an isolate each): with the byte loops in WebAssembly, most of what reached the optimizing
-// compiler at the default budget ran a few times per chunk, and compiling it cost 0.5-0.7 CPU
-// s of a 1 GiB scan (perf: a quarter of all CPU in TurboFan, on background threads that
-// compete with the workers). Four times the budget leaves that work to the baseline compiler;
-// the genuinely hot JS (a flood of anchors, a long base64 run) still gets optimized within
-// milliseconds. Set before any worker starts: the flag is process-wide and read per isolate.
-v8.setFlagsFromString(`--interrupt-budget=${4 * 66 * 1024}`);
-
+// compiler at the default budget runs a few times per chunk, and compiling it cost 0.2-0.25
+// CPU s of a 1 GiB scan (perf: a fifth of all CPU in TurboFan, on background threads that
+// compete with the workers). Four times the budget leaves that work to the baseline compiler.
+// Only for a large input: on a small one the same flag cost 0.1 CPU s more (a 5 MB flood of
+// JWK anchors, whose per-hit functions were optimized later), where compiling costs little.
+// Set before any worker starts: the flag is process-wide and read per isolate.
+//
 // A scan's first worker thread starts loading while the rest of the program does (run.ts is
 // loaded after it, on purpose). The thread count is read from the arguments the way commander
 // will; a guess that turns out wrong only costs a thread.
 if (process.argv[2] === 'scan') {
   try {
-    startPoolEarly(jobsOf(process.argv) ?? os.availableParallelism(), process.argv.slice(3).some(isLargeFile));
+    const large = process.argv.slice(3).some(isLargeFile);
+    if (large) v8.setFlagsFromString(`--interrupt-budget=${4 * 66 * 1024}`);
+    startPoolEarly(jobsOf(process.argv) ?? os.availableParallelism(), large);
   } catch {
     // A head start, never a requirement: the scan makes its own pool.
   }

@@ -62,13 +62,15 @@ export const jwkDetector: Detector = {
       // Anchors are searched in the margin too: an object starting in the body may name its
       // `kty` after the body ends. Only objects that START in the body are reported.
       const starts = hits.get(ktyNeedles[anchor.encoding]) ?? [];
-      // The byte before the name settles most hits (a quote, or a backslash two before for
-      // the escaped form) without a call: a flood of a million "kty" goes by at loop speed.
+      // The byte before the name and the anchor's first byte (a quote, or the backslash of the
+      // escaped form) settle most hits without a call: a flood of a million "kty" goes by at
+      // loop speed, and each hit is compared in full for one spelling, not for both.
       const quoteAt = anchor.ktyAt - 1 - (anchor.encoding === 'utf16le' ? 1 : 0);
+      const first = anchor.needle[0];
       for (let k = 0; k < starts.length; k++) {
         const kty = starts[k];
         const at = kty - anchor.ktyAt;
-        if (at < 0 || buffer[at + quoteAt] !== 0x22 || !bytesAt(buffer, anchor.needle, at)) continue;
+        if (at < 0 || buffer[at + quoteAt] !== 0x22 || buffer[at] !== first || !bytesAt(buffer, anchor.needle, at)) continue;
         const match = objects.objectAround(at, anchor.style, anchor.encoding);
         if (!match || match.start >= bodyLength || reported.has(match.start)) continue;
         reported.add(match.start);
