@@ -1,5 +1,6 @@
-;; The multi-needle anchor search (src/detectors/anchor-filter.ts drives it), and the raw-key
-;; search's word probe below.
+;; The multi-needle anchor search (src/detectors/anchor-filter.ts drives it), and below it the
+;; word passes that run over the same chunk memory: the raw-key search's word probe, the AES
+;; relation filter and the entropy detector's word classes.
 ;;
 ;; Teddy, the SIMD filter of Hyperscan and Rust's aho-corasick: every needle is reduced to a
 ;; fingerprint of 2 or 3 bytes and put in one of 8 buckets. For each fingerprint position j

@@ -1,7 +1,9 @@
 // The SIMD side of the anchor search: every needle at once in one pass over the bytes
 // (wasm/anchor-scan.wat, Teddy). Buffer.indexOf is memchr per needle: with two dozen needles
 // that was two dozen passes, 1.9 ns/byte on the bench's dump-like data; one SIMD pass tests
-// sixteen positions for all needles with a dozen instructions.
+// sixteen positions for all needles with a dozen instructions. The module's memory also holds
+// each worker's chunk, so its other word passes are driven from here too: the raw search's
+// word probe, the AES relation filter and the entropy detector's word classes.
 import { readFileSync } from 'node:fs';
 
 /** A needle and the 2 or 3 of its bytes, from `shift`, the filter looks for. */
