@@ -296,13 +296,17 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         fileErrors.push({ path: source.path, message: `raw pass not run: could not spool ${name} to ${spool.path}: ${failure}` });
         return;
       }
-      await rawPassOf(spool.handle, spool.size, sink);
+      // The spool's holes (zero pages it did not write) are filled by the raw pass, not read back.
+      await rawPassOf(spool.handle, spool.size, sink, spool.holes());
     };
     const targetsOf = (sink: Sink) => (sink.keys ?? new FilePublicKeys()).targets(rawKnownTargets, options.deep ?? false, testKeys);
-    /** The raw pass over bytes [0, size) of an open file that holds what the first pass scanned. */
-    const rawPassOf = async (handle: FileHandle, size: number, sink: Sink) => {
+    /**
+     * The raw pass over bytes [0, size) of an open file that holds what the first pass scanned;
+     * `holes`: more ranges known to be zeros (a spool's), beside the first pass's zero chunks.
+     */
+    const rawPassOf = async (handle: FileHandle, size: number, sink: Sink, holes: ReadonlyArray<readonly [number, number]> = []) => {
       const head = size > 0 ? await fileReader(handle)(0, Math.min(SNIFF_BYTES, size)) : new Uint8Array(0);
-      const host = { path: source.path, handle, size, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, zeroRanges: sink.zeroRanges, run: (task: ChunkTask) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: sniffFormat(head) };
+      const host = { path: source.path, handle, size, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, zeroRanges: [...(sink.zeroRanges ?? []), ...holes], run: (task: ChunkTask) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: sniffFormat(head) };
       await searchRawKeysOfFile(host, targetsOf(sink), sink.findings, fileErrors);
     };
     /** A chunk of the open regular file, read by the worker that scans it. */

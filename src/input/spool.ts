@@ -63,6 +63,8 @@ export class Spool {
   private error: unknown;
   private disposed = false;
   private written = 0;
+  /** The byte ranges written, [start, end), in the order written. */
+  private readonly writtenRanges: Array<[number, number]> = [];
   private directory: string | undefined;
   private fileHandle: FileHandle | undefined;
   /** A small stream's bytes, kept until `finish` says whether they are wanted on disk. */
@@ -106,6 +108,7 @@ export class Spool {
           done += bytesWritten;
         }
         this.written = Math.max(this.written, position + bytes.length);
+        if (bytes.length > 0) this.writtenRanges.push([position, position + bytes.length]);
         this.size = Math.max(this.size, this.written);
       } catch (error) {
         this.error = error;
@@ -152,6 +155,22 @@ export class Spool {
       }
     }
     return this.error === undefined ? undefined : describeError(this.error);
+  }
+
+  /**
+   * The ranges of [0, size) never written, [start, end), in order: the file's holes, which read
+   * back as zeros (the runs of zero pages left out, the chunks that were all zeros). The raw pass
+   * fills them instead of reading them. Meaningful once `finish` said the spool holds the stream.
+   */
+  holes(): Array<[number, number]> {
+    const holes: Array<[number, number]> = [];
+    let at = 0;
+    for (const [start, end] of [...this.writtenRanges].sort((a, b) => a[0] - b[0])) {
+      if (start > at) holes.push([at, start]);
+      at = Math.max(at, end);
+    }
+    if (this.size > at) holes.push([at, this.size]);
+    return holes;
   }
 
   /** The open spool file (only when `finish` said it holds the stream). */

@@ -8,7 +8,7 @@ import { pinChunkBuffer, unpinChunkBuffer } from '../detectors/anchor-filter.js'
 import { runnableDetectors } from '../detectors/index.js';
 import { describeError } from '../errors.js';
 import { readFullSync, type ReadError } from '../input/chunker.js';
-import { dataRuns } from '../input/spool.js';
+import { dataRuns, minimumHoleInBytes } from '../input/spool.js';
 import { chunkEntropy, type ChunkEntropy } from '../entropy-profile.js';
 import { collectPublics } from '../raw/collect.js';
 import { runRawTask, tableFor, type RawResult, type RawTask } from '../raw/task.js';
@@ -23,8 +23,12 @@ export interface ChunkTask {
   length: number;
   /** With `read`, the body of a full read: a short read's body ends where the bytes end. */
   bodyLength: number;
-  /** A range of an open file (by descriptor: threads share the process's) to read into the worker's own buffer. */
-  read?: { fd: number; position: number; behind?: number };
+  /**
+   * A range of an open file (by descriptor: threads share the process's) to read into the worker's
+   * own buffer. `zeros`: [from, to) pairs relative to `position`, sorted and disjoint, known to
+   * read as zeros (a spool's holes, a sparse core's zero chunks): filled with zeros, not read.
+   */
+  read?: { fd: number; position: number; behind?: number; zeros?: number[] };
   detectorIds: DetectorId[];
   /** The bytes just before the chunk, for detectors with a look-behind (empty at the input's start). */
   before?: Uint8Array;
@@ -88,11 +92,11 @@ function scanTask(task: ChunkTask): ChunkResult {
   let rawSearch: OccurrenceSearch | undefined;
   const follow = (view: Uint8Array) => {
     if (!task.raw) return (search = anchorSearchWhileFilling(view, needles));
-    if (task.raw.step === 'occurrences') return (rawSearch = occurrenceSearchWhileFilling(tableFor(task.raw), view));
+    if (task.raw.step === 'occurrences') return (rawSearch = occurrenceSearchWhileFilling(tableFor(task.raw), view, task.read?.zeros));
     return undefined;
   };
   if (task.read) {
-    const range = readRange(task.read, task.length, follow);
+    const range = readRange(task.read, task.length, follow, task.raw !== undefined);
     if (range.readError && task.raw) return { matches: [], failures: [], length: range.bytes.length, bodyLength: 0, readError: range.readError };
     ({ bytes, readError } = range);
     if (range.before) before = range.before;
@@ -144,7 +148,7 @@ let own = new Uint8Array(0);
  * pinned until the task ends (a worker runs one task at a time). `follow` makes a search over
  * the chunk's bytes (past the look-behind) that is advanced after each piece read.
  */
-function readRange(read: NonNullable<ChunkTask['read']>, length: number, follow: (chunk: Uint8Array) => { advance(filled: number): void } | undefined): { bytes: Uint8Array; before?: Uint8Array; readError?: ChunkResult['readError'] } {
+function readRange(read: NonNullable<ChunkTask['read']>, length: number, follow: (chunk: Uint8Array) => { advance(filled: number): void } | undefined, raw = false): { bytes: Uint8Array; before?: Uint8Array; readError?: ChunkResult['readError'] } {
   const behind = Math.min(read.behind ?? 0, read.position);
   let view = pinChunkBuffer(behind + length);
   if (!view) {
@@ -155,7 +159,9 @@ function readRange(read: NonNullable<ChunkTask['read']>, length: number, follow:
   let readError: ChunkResult['readError'];
   try {
     const follower = follow(view.subarray(behind));
-    got = readFullSync(read.fd, view, read.position - behind, failingRead, follower && { piece: readPieceInBytes, filled: (filled) => follower.advance(filled - behind) });
+    const progress = follower && { piece: readPieceInBytes, filled: (filled: number) => follower.advance(filled - behind) };
+    const readSome = failingRead ?? (raw ? holeFailingRead : undefined);
+    got = read.zeros?.length ? readAroundZeros(read.fd, view, read.position - behind, behind, read.zeros, readSome, progress) : readFullSync(read.fd, view, read.position - behind, readSome, progress);
   } catch (error) {
     const failure = error as ReadError;
     got = failure.offset - (read.position - behind);
@@ -163,6 +169,33 @@ function readRange(read: NonNullable<ChunkTask['read']>, length: number, follow:
   }
   const bytes = view.subarray(Math.min(got, behind), got);
   return { bytes, ...(read.behind !== undefined ? { before: view.slice(0, Math.min(got, behind)) } : {}), ...(readError ? { readError } : {}) };
+}
+
+/**
+ * Fills `view` from the file at `position` as readFullSync does, but the ranges `zeros` (pairs
+ * relative to position + behind) are filled with zeros, not read: a hole of a sparse file costs
+ * the kernel a zero-fill and a copy per page, TypedArray.fill a fraction of that. A short read
+ * (the file's end) stops there; a failing one throws a ReadError at its offset.
+ */
+function readAroundZeros(fd: number, view: Uint8Array, position: number, behind: number, zeros: readonly number[], read: Parameters<typeof readFullSync>[3], progress?: { piece: number; filled(length: number): void }): number {
+  let at = 0;
+  for (let z = 0; z <= zeros.length; z += 2) {
+    const dataTo = z < zeros.length ? Math.min(view.length, Math.max(at, behind + zeros[z])) : view.length;
+    if (dataTo > at) {
+      const from = at;
+      at += readFullSync(fd, view.subarray(from, dataTo), position + from, read, progress && { piece: progress.piece, filled: (filled) => progress.filled(from + filled) });
+      if (at < dataTo) return at;
+    }
+    if (z < zeros.length) {
+      const zeroTo = Math.min(view.length, behind + zeros[z + 1]);
+      if (zeroTo > at) {
+        view.fill(0, at, zeroTo);
+        at = zeroTo;
+        progress?.filled(at);
+      }
+    }
+  }
+  return at;
 }
 
 /**
@@ -177,5 +210,34 @@ const failingRead = (() => {
   return (fd: number, view: Uint8Array, offset: number, length: number, position: number): number => {
     if (position >= badFrom && position < badTo) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', errno: -5, syscall: 'read' });
     return readSync(fd, view, offset, position < badFrom ? Math.min(length, badFrom - position) : length, position);
+  };
+})();
+
+/**
+ * DUMPGUARD_TEST_FAULT=raw-read-holes: a read of the raw pass (src/raw/search.ts) that brings back
+ * 32 KiB or more of consecutive zero pages (4 KiB-aligned in the file; reads that follow one
+ * another count together) fails with EIO. A spool leaves every such run of a stream's chunk a
+ * hole, which the raw pass is to fill with zeros, not read (a test's stream is laid out so that
+ * no zero run the spool writes is that long across its chunks' edges).
+ */
+const holeFailingRead = (() => {
+  if (fault !== 'raw-read-holes') return undefined;
+  const pageInBytes = 4096;
+  const zeroPage = Buffer.alloc(pageInBytes);
+  let run = { fd: -1, end: -1, zeros: 0 };
+  return (fd: number, view: Uint8Array, offset: number, length: number, position: number): number => {
+    const got = readSync(fd, view, offset, length, position);
+    if (run.fd !== fd || run.end !== position) run = { fd, end: position, zeros: 0 };
+    const bytes = Buffer.from(view.buffer, view.byteOffset + offset, got);
+    // Pages wholly read; a partial page at either end breaks the run.
+    const first = Math.ceil(position / pageInBytes) * pageInBytes;
+    if (first !== position) run.zeros = 0;
+    for (let page = first; page + pageInBytes <= position + got; page += pageInBytes) {
+      run.zeros = zeroPage.compare(bytes, page - position, page - position + pageInBytes) === 0 ? run.zeros + pageInBytes : 0;
+      if (run.zeros >= minimumHoleInBytes) throw Object.assign(new Error(`EIO: the raw pass read 32 KiB of zero pages ending at ${page + pageInBytes} (injected: raw-read-holes)`), { code: 'EIO' });
+    }
+    if ((position + got) % pageInBytes !== 0) run.zeros = 0;
+    run.end = position + got;
+    return got;
   };
 })();

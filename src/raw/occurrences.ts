@@ -105,19 +105,46 @@ export interface OccurrenceSearch {
   finish(bodyEnd: number, length: number, bodyStart?: number): Occurrence[];
 }
 
-export function occurrenceSearchWhileFilling(table: PatternTable, bytes: Uint8Array): OccurrenceSearch {
+/**
+ * `zeros`: [from, to) pairs of byte offsets in `bytes`, sorted and disjoint, that are known to be
+ * zeros (the holes of a spool, a sparse core's zero chunks: the worker fills them instead of
+ * reading them). The words wholly inside them are not probed: a zero word is never a candidate,
+ * so the occurrences are the same as with every word probed.
+ */
+export function occurrenceSearchWhileFilling(table: PatternTable, bytes: Uint8Array, zeros: readonly number[] = []): OccurrenceSearch {
   const step = table.strideInBytes >>> 2;
   // (word index, slot) pairs, in the order found.
   const candidateWords = new HitList();
   const candidateSlots = new HitList();
   const onCandidate = (word: number, slot: number) => (candidateWords.push(word), candidateSlots.push(slot));
-  /** Words below this were probed (a multiple of step). */
+  // The probed words (multiples of step) that lie wholly in a zero range, as [from, to) pairs of
+  // word indexes, each a multiple of step: from the first such word to the first one past the range.
+  const skips: number[] = [];
+  for (let z = 0; z + 1 < zeros.length; z += 2) {
+    const from = Math.ceil(Math.ceil(zeros[z] / 4) / step) * step;
+    const to = Math.ceil(Math.floor(zeros[z + 1] / 4) / step) * step;
+    if (from < to) skips.push(from, to);
+  }
+  const probeRange = (from: number, to: number) => {
+    if (!filterProbe(bytes, table, from, to, step, onCandidate)) probeInJs(table, bytes, from, to, onCandidate);
+  };
+  /** Words below this were probed or skipped (a multiple of step). */
   let probed = 0;
-  /** Probes every word index below `to` (a multiple of step) not probed yet. */
+  /** The first skip that may still lie ahead of `probed`. */
+  let skip = 0;
+  /** Probes every word index below `to` (a multiple of step) not probed yet, but the known zeros. */
   const probeTo = (to: number) => {
     if (table.patterns.length === 0 || to <= probed) return;
-    if (!filterProbe(bytes, table, probed, to, step, onCandidate)) probeInJs(table, bytes, probed, to, onCandidate);
-    probed = to;
+    let from = probed;
+    for (; skip < skips.length && skips[skip] < to; skip += 2) {
+      if (skips[skip + 1] <= from) continue;
+      if (skips[skip] > from) probeRange(from, skips[skip]);
+      from = Math.max(from, skips[skip + 1]);
+      // A skip that reaches past `to` is not done with yet.
+      if (from > to) break;
+    }
+    if (from < to) probeRange(from, to);
+    probed = Math.max(from, to);
   };
   return {
     advance(filled) {

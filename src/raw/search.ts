@@ -46,9 +46,11 @@ export interface RawSearchHost {
   /** Bytes one worker buffer takes per task (the first pass's chunk + margin). */
   bufferSizeInBytes: number;
   /**
-   * Ranges of the file the first pass read as all zeros (holes of a sparse core: most of a
-   * real one). No public value is all zeros, so no occurrence lies inside one: a chunk of the
-   * second pass within them is not read again.
+   * Ranges of the file known to be all zeros: the chunks the first pass read as all zeros (holes
+   * of a sparse core: most of a real one), and for a spooled stream the holes of its spool (the
+   * runs of zero pages it did not write). No public value is all zeros, so no occurrence lies
+   * inside one: a chunk of the second pass within them is not read again, and the parts of a
+   * chunk or window inside them are filled with zeros by the worker instead of read.
    */
   zeroRanges?: ReadonlyArray<readonly [number, number]>;
   run(task: ChunkTask): Promise<ChunkResult>;
@@ -145,7 +147,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
     // A slot before planning on: a 20 GB file is not a queue of 2,500 tasks.
     await host.slots.acquire();
     inFlight.push(
-      runInSlot(host, readFrom, readTo, { bodyLength, detectorIds: [], raw }).then((result) => {
+      runInSlot(host, readFrom, readTo, { bodyLength, detectorIds: [], raw }, zerosWithin(zeros, zero, readFrom, readTo)).then((result) => {
         occurrences.push(...(result.raw?.occurrences ?? []));
         for (const m of result.raw?.matches ?? []) arrayMatches.push({ ...m, offset: readFrom + m.start });
       }),
@@ -183,7 +185,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
     for (let a = from; a < to; a += step) {
       if (host.signal?.aborted) break;
       const b = Math.min(to, a + step);
-      results.push(verifyWindow(host, targets, kept, radii, everywhere, a, b, Math.min(host.size, b + widest)));
+      results.push(verifyWindow(host, targets, kept, radii, everywhere, a, b, Math.min(host.size, b + widest), zeros));
     }
   }
   return [...arrayMatches.filter((m) => searched(m.target)).map((m) => rawFinding(host.path, targets[m.target], m, m.offset)), ...(await Promise.all(results)).flat()];
@@ -194,14 +196,44 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
  * end of a file that shrank), in a slot the caller holds; the slot is given back. A failed
  * read rejects with its offset.
  */
-async function runInSlot(host: RawSearchHost, from: number, to: number, task: Omit<ChunkTask, 'length' | 'read'>): Promise<ChunkResult> {
+async function runInSlot(host: RawSearchHost, from: number, to: number, task: Omit<ChunkTask, 'length' | 'read'>, zeros: number[] = []): Promise<ChunkResult> {
   try {
-    const result = await host.run({ ...task, length: to - from, read: { fd: host.handle.fd, position: from } });
+    const result = await host.run({ ...task, length: to - from, read: { fd: host.handle.fd, position: from, ...(zeros.length > 0 ? { zeros } : {}) } });
     if (result.readError) throw new Error(`read failed at offset ${result.readError.offset}: ${result.readError.message}`);
     return result;
   } finally {
     host.slots.release();
   }
+}
+
+/** Known zeros shorter than this inside a read are read anyway: a read split around them would cost more than it saves. */
+const minimumZerosSkippedInBytes = 4096;
+
+/**
+ * The parts of `zeros` (merged) inside [from, to), relative to `from`, as [start, end) pairs, at
+ * least minimumZerosSkippedInBytes long: what the worker fills instead of reading. `first`: an
+ * index of `zeros` no later than the first range that ends after `from`.
+ */
+export function zerosWithin(zeros: ReadonlyArray<readonly [number, number]>, first: number, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let z = first; z < zeros.length && zeros[z][0] < to; z++) {
+    const start = Math.max(from, zeros[z][0]);
+    const end = Math.min(to, zeros[z][1]);
+    if (end - start >= minimumZerosSkippedInBytes) out.push(start - from, end - from);
+  }
+  return out;
+}
+
+/** The index of the first of the sorted, disjoint `ranges` that ends after `at`. */
+function firstEndingAfter(ranges: ReadonlyArray<readonly [number, number]>, at: number): number {
+  let low = 0;
+  let high = ranges.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (ranges[middle][1] <= at) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** Sorted, with touching and overlapping ranges joined. */
@@ -218,13 +250,13 @@ export function mergedRanges(ranges: ReadonlyArray<readonly [number, number]>): 
 /** Bytes read before each window: a candidate's allocation header (8 bytes) is looked at wherever the window starts. */
 const lookBehindOfWindows = 8;
 
-async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: VerifyOccurrence[], radii: Radii, everywhere: number[], from: number, to: number, readTo: number): Promise<Finding[]> {
+async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: VerifyOccurrence[], radii: Radii, everywhere: number[], from: number, to: number, readTo: number, zeros: ReadonlyArray<readonly [number, number]>): Promise<Finding[]> {
   const base = Math.max(0, from - lookBehindOfWindows);
   const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarFromWords, radii.scalarUnaligned);
   const near = occurrences.filter((o) => o.start + o.length + reach > from && o.start - reach < to).map((o) => ({ ...o, start: o.start - base }));
   const raw: RawTask = { step: 'verify', offset: base, candidateStart: from - base, candidateEnd: to - base, targets: [...targets], occurrences: near, radii, everywhere };
   await host.slots.acquire();
-  const result = await runInSlot(host, base, readTo, { bodyLength: to - base, detectorIds: [], raw });
+  const result = await runInSlot(host, base, readTo, { bodyLength: to - base, detectorIds: [], raw }, zerosWithin(zeros, firstEndingAfter(zeros, base), base, readTo));
   return (result.raw?.matches ?? []).map((m) => rawFinding(host.path, targets[m.target], m, base + m.start));
 }
 

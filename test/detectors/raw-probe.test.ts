@@ -68,6 +68,100 @@ describe('the raw search word probe in the SIMD module', () => {
     });
   });
 
+  it('known zeros (filled, not read) are not probed: the same occurrences, patterns right next to them, pieces of any size', () => {
+    const { bytes } = planted(3, 1_500_000);
+    // Zero ranges at odd offsets: some end right where a planted pattern starts, some start right where one ends.
+    const next = prng(4);
+    const ranges: Array<[number, number]> = [];
+    for (let at = 1000; at < bytes.length - 100_000; ) {
+      const length = 4096 + Math.floor(next() * 8000);
+      ranges.push([at, at + length]);
+      at += length + 30_000 + Math.floor(next() * 40_000);
+    }
+    const expectedBefore = viaJs(bytes, 1_400_000, bytes.length, 256);
+    for (const o of expectedBefore.filter((_, i) => i % 3 === 0)) {
+      const end = o.start + patterns[o.pattern].bytes.length;
+      const near = ranges.findIndex(([from]) => from > end);
+      if (near > 0 && ranges[near - 1][1] < o.start - 800) ranges.splice(near, 0, next() < 0.5 ? [o.start - 800, o.start] : [end, end + 800]);
+    }
+    const zeros: number[] = [];
+    for (const [from, to] of ranges.sort((a, b) => a[0] - b[0])) if (to <= bytes.length && (zeros.length === 0 || from > zeros[zeros.length - 1])) zeros.push(from, to);
+    for (let i = 0; i < zeros.length; i += 2) bytes.fill(0, zeros[i], zeros[i + 1]);
+    const expected = viaJs(bytes, 1_400_000, bytes.length, 256);
+    expect(expected.length).toBeGreaterThan(10);
+    expect(expected.some((o) => zeros.includes(o.start)) && expected.some((o) => zeros.includes(o.start + patterns[o.pattern].bytes.length))).toBe(true);
+    expect(occurrenceSearchWhileFilling(table, bytes.slice(), zeros).finish(1_400_000, bytes.length, 256)).toEqual(expected);
+    for (const piece of [262_144, 4096, 999]) {
+      withPinnedChunk(bytes.length, (view) => {
+        const search = occurrenceSearchWhileFilling(table, view, zeros);
+        // As the worker fills it: the data in pieces, each known-zero range at once.
+        let filled = 0;
+        for (let i = 0; i <= zeros.length; i += 2) {
+          const dataTo = i < zeros.length ? zeros[i] : bytes.length;
+          while (filled < dataTo) {
+            const to = Math.min(dataTo, filled + piece);
+            view.set(bytes.subarray(filled, to), filled);
+            filled = to;
+            search.advance(filled);
+          }
+          if (i < zeros.length) {
+            view.fill(0, filled, zeros[i + 1]);
+            filled = zeros[i + 1];
+            search.advance(filled);
+          }
+        }
+        expect(search.finish(1_400_000, bytes.length, 256)).toEqual(expected);
+      });
+    }
+  });
+
+  it('every pattern ending right where known zeros start, and starting right where they end, at every offset its alignment allows: found', () => {
+    const stride = table.strideInBytes;
+    for (const [index, p] of patterns.entries()) {
+      const length = p.bytes.length;
+      for (let k = 0; k * p.alignment < 2 * stride; k++) {
+        const start = 4096 + k * p.alignment;
+        const zeroFrom = start + length;
+        const after = Math.ceil((zeroFrom + 8192 + k) / p.alignment) * p.alignment;
+        const bytes = new Uint8Array(after + length + 4096);
+        const next = prng(index * 1000 + k);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = 1 + Math.floor(next() * 255);
+        bytes.fill(0, zeroFrom, after);
+        bytes.set(p.bytes, start);
+        bytes.set(p.bytes, after);
+        const found = occurrenceSearchWhileFilling(table, bytes, [zeroFrom, after]).finish(bytes.length, bytes.length);
+        expect(found.filter((o) => o.pattern === index).map((o) => o.start)).toEqual([start, after]);
+      }
+    }
+  });
+
+  it('patterns that begin or end with zero bytes, some of them inside the known zeros, at every offset: found', () => {
+    const random = (seed: number, n: number) => {
+      const next = prng(seed);
+      return Array.from({ length: n }, () => 1 + Math.floor(next() * 255));
+    };
+    const zeroHead = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, ...random(7, 24)]);
+    const zeroTail = new Uint8Array([...random(8, 24), 0, 0, 0, 0, 0, 0, 0, 0]);
+    const own = buildPatternTable([zeroHead, zeroTail].map((bytes, target) => ({ target, form: 'raw-be' as const, bytes, alignment: 1 })));
+    const stride = own.strideInBytes;
+    for (let k = 0; k < 2 * stride; k++) {
+      for (let inside = 0; inside <= 8; inside++) {
+        const bytes = new Uint8Array(3 * 4096 + 8192);
+        bytes.set(random(100 * k + inside, bytes.length));
+        // zeroTail's last `inside` bytes in the range [zeroFrom, zeroTo); zeroHead's first `inside` bytes in it.
+        const tailAt = 4096 + k;
+        const zeroFrom = tailAt + 32 - inside;
+        const zeroTo = zeroFrom + 8192 + k;
+        const headAt = zeroTo - inside;
+        bytes.fill(0, zeroFrom, zeroTo);
+        bytes.set(zeroTail, tailAt);
+        bytes.set(zeroHead, headAt);
+        const found = occurrenceSearchWhileFilling(own, bytes, [zeroFrom, zeroTo]).finish(bytes.length, bytes.length);
+        expect(found.map((o) => [o.start, o.pattern])).toEqual([[tailAt, 1], [headAt, 0]]);
+      }
+    }
+  });
+
   it('a flood of one pattern past the per-chunk cap stops where the JS probe stops', () => {
     const p = patterns.find((x) => x.alignment === 8)!;
     const stride = Math.ceil(p.bytes.length / 8) * 8;

@@ -1,0 +1,263 @@
+// The raw pass over a spooled stream does not read the spool's holes back: the runs of zero
+// pages the spool left unwritten are handed to the raw search as known zeros (with the first
+// pass's zero chunks), and its workers fill those parts of a chunk or window with zeros instead
+// of reading them. The findings are those of the same bytes scanned as a regular file, with key
+// material right next to holes; a failpoint that makes any raw-pass read of 32 KiB of zero pages
+// fail shows that the holes are not read.
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import type { FileHandle } from 'node:fs/promises';
+import { describe, expect, test } from 'vitest';
+import { scan } from '../dist/index.js';
+import { dataRuns, Spool } from '../dist/input/spool.js';
+import { Slots } from '../dist/input/chunker.js';
+import { collectPublics } from '../dist/raw/collect.js';
+import { buildPatternTable, occurrenceSearchWhileFilling } from '../dist/raw/occurrences.js';
+import { searchRawKeys, toTarget } from '../dist/raw/search.js';
+import type { ChunkResult, ChunkTask } from '../dist/pool/worker.js';
+import { jsonlFindings, runCli } from './helpers/cli.js';
+import { fingerprintOf, pseudoRandomBytes } from './helpers/keys.js';
+import { tempTree } from './helpers/temp-tree.js';
+
+const tree = tempTree('dumpguard-raw-holes-');
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+const jwkMember = (key: KeyObject, name: string) => Buffer.from((key.export({ format: 'jwk' }) as Record<string, string>)[name], 'base64url');
+/** OpenSSL's BIGNUM form on x86-64: 64-bit limbs, least significant first (= the bytes reversed). */
+const limbs = (bigEndian: Buffer) => Buffer.from(bigEndian).reverse();
+
+const PAGE = 4096;
+const KiB = 1024;
+/** The two first-pass chunk sizes: 128 KiB (chunk edges at every 32 pages) and 1 MiB (every 256). */
+const CHUNK_SIZES = [128 * KiB, 1 << 20];
+
+/**
+ * A core-like stream of 610 pages: islands of random bytes between runs of zero pages (40 KiB and
+ * more, not at chunk edges): the SPKI, then the modulus as limbs, then p starting right where a
+ * hole ends and q ending right where the next hole starts. Laid out so that, for both chunk
+ * sizes, every zero run the spool writes (a part of a run cut by a chunk's edge, shorter than
+ * 32 KiB) has data or a hole next to it, never another written zero run: a raw-pass read of
+ * 32 KiB of zero pages can then only be a read of a hole.
+ */
+const ZERO_RUNS_IN_PAGES: Array<[number, number]> = [[20, 262], [265, 275], [277, 287], [290, 300], [310, 600]];
+const SIZE = 610 * PAGE;
+const SPKI_AT = 262 * PAGE + 1001;
+const N_AT = 275 * PAGE + 512;
+const P_AT = 287 * PAGE; // right after the hole [277, 287) pages
+const Q_AT = 290 * PAGE - 128; // its limbs end where the hole [290, 300) pages starts
+const stream = pseudoRandomBytes(SIZE, 23);
+for (const [from, to] of ZERO_RUNS_IN_PAGES) stream.fill(0, from * PAGE, to * PAGE);
+createPublicKey(rsa).export({ type: 'spki', format: 'der' }).copy(stream, SPKI_AT);
+limbs(jwkMember(rsa, 'n')).copy(stream, N_AT);
+limbs(jwkMember(rsa, 'p')).copy(stream, P_AT);
+limbs(jwkMember(rsa, 'q')).copy(stream, Q_AT);
+const streamFile = tree.put('holes.bin', stream);
+
+const fingerprint = fingerprintOf(rsa);
+const expected = (extra: Record<string, unknown> = {}, offsets = [P_AT, Q_AT]) =>
+  offsets.map((offset) => ({ offset, length: 128, detector: 'raw', kind: 'rsa-private-key', encoding: 'raw-le', severity: 'high', fingerprint, ...extra }));
+
+interface Found {
+  offset: number;
+  length: number;
+  detector: string;
+  kind: string;
+  encoding: string;
+  severity: string;
+  fingerprint?: string;
+  inner?: string;
+}
+const rawOf = (findings: readonly Found[]) =>
+  findings
+    .filter((f) => f.detector === 'raw')
+    .map((f) => ({ offset: f.offset, length: f.length, detector: f.detector, kind: f.kind, encoding: f.encoding, severity: f.severity, fingerprint: f.fingerprint, ...(f.inner !== undefined ? { inner: f.inner } : {}) }));
+
+/** The bytes as a stream of odd-sized pieces (a pipe delivers whatever it has). */
+function piecesOf(bytes: Buffer, piece = 65_537): Readable {
+  return Readable.from((function* () {
+    for (let at = 0; at < bytes.length; at += piece) yield bytes.subarray(at, at + piece);
+  })());
+}
+
+/** The holes a spool leaves for `bytes` cut into chunks of `chunkSize` (what scan.ts writes: each body's dataRuns). */
+function spoolHoles(bytes: Buffer, chunkSize: number): Array<[number, number]> {
+  const holes: Array<[number, number]> = [];
+  let at = 0;
+  for (let offset = 0; offset < bytes.length; offset += chunkSize) {
+    const body = bytes.subarray(offset, Math.min(bytes.length, offset + chunkSize));
+    const runs = dataRuns(body, body.length);
+    for (let i = 0; i < runs.length; i += 2) {
+      if (offset + runs[i] > at) holes.push([at, offset + runs[i]]);
+      at = offset + runs[i + 1];
+    }
+  }
+  if (bytes.length > at) holes.push([at, bytes.length]);
+  // Holes that touch across a chunk's edge are one.
+  return holes.reduce<Array<[number, number]>>((out, h) => (out.length > 0 && out[out.length - 1][1] === h[0] ? (out[out.length - 1][1] = h[1], out) : (out.push(h), out)), []);
+}
+
+describe('the fixture', () => {
+  test.each(CHUNK_SIZES)('chunks of %i bytes: p starts where a hole ends, q ends where one starts, the public key and modulus lie between holes', (chunkSize) => {
+    const holes = spoolHoles(stream, chunkSize);
+    expect(holes.some(([, to]) => to === P_AT)).toBe(true);
+    expect(holes.some(([from]) => from === Q_AT + 128)).toBe(true);
+    // The first run is cut at 256 pages (an edge of both chunk sizes): its last 24 KiB are written.
+    expect(holes.some(([from, to]) => from === 20 * PAGE && to === 256 * PAGE)).toBe(true);
+    expect(holes.some(([from, to]) => from === 265 * PAGE && to === 275 * PAGE)).toBe(true);
+    expect(holes.reduce((sum, [from, to]) => sum + to - from, 0)).toBeGreaterThan(SIZE / 2);
+  });
+});
+
+describe('a stream with key material next to holes: the same raw findings as the same bytes as a file', () => {
+  test.each(CHUNK_SIZES)('chunks of %i bytes: file, stdin (library) and a .gz give p and q at their exact offsets', async (chunkSizeInBytes) => {
+    const asFile = await scan([streamFile], { jobs: 2, chunkSizeInBytes });
+    expect(asFile.summary.errors).toEqual([]);
+    expect(rawOf(asFile.findings)).toEqual(expected());
+
+    const onStdin = await scan(['-'], { jobs: 2, chunkSizeInBytes, stdin: piecesOf(stream) });
+    expect(onStdin.summary.errors).toEqual([]);
+    expect(onStdin.summary.bytes).toBe(SIZE);
+    expect(rawOf(onStdin.findings)).toEqual(rawOf(asFile.findings));
+
+    const gz = tree.put(`holes-${chunkSizeInBytes}.bin.gz`, gzipSync(stream));
+    const inGz = await scan([gz], { jobs: 2, chunkSizeInBytes });
+    expect(inGz.summary.errors).toEqual([]);
+    expect(rawOf(inGz.findings)).toEqual([...expected({ offset: 0, inner: `GZIP-${P_AT}` }, [0]), ...expected({ offset: 0, inner: `GZIP-${Q_AT}` }, [0])]);
+  }, 60_000);
+
+  test('one worker, 64 KiB chunks (a prime and its hole in different chunks): the same findings on stdin', async () => {
+    const { findings, summary } = await scan(['-'], { jobs: 1, chunkSizeInBytes: 64 * KiB, stdin: piecesOf(stream, 4097) });
+    expect(summary.errors).toEqual([]);
+    expect(rawOf(findings)).toEqual(expected());
+  }, 60_000);
+});
+
+describe('holes are not read (DUMPGUARD_TEST_FAULT=raw-read-holes: a raw-pass read of 32 KiB of zero pages fails)', () => {
+  test.each(CHUNK_SIZES.map((size) => `${size / KiB}k`))('--chunk-size %s: stdin is scanned without error, p and q found', async (chunkSize) => {
+    const tmp = path.join(tree.root, `tmp-${chunkSize}`);
+    fs.mkdirSync(tmp);
+    const r = await runCli(['scan', '-', '--format', 'jsonl', '--chunk-size', chunkSize], { stdin: stream, env: { TMPDIR: tmp, DUMPGUARD_TEST_FAULT: 'raw-read-holes' }, timeoutMs: 40_000 });
+    expect(r.stderrText).toContain('errors: 0');
+    expect(r.stderrText).not.toContain('raw-read-holes');
+    expect(r.code).toBe(1);
+    expect(rawOf(jsonlFindings(r) as unknown as Found[])).toEqual(expected());
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 60_000);
+
+  test('the failpoint fires: the same bytes as a regular file (its zero runs are not whole chunks: read) fail the raw pass', async () => {
+    const r = await runCli(['scan', streamFile, '--format', 'jsonl', '--chunk-size', '128k'], { env: { DUMPGUARD_TEST_FAULT: 'raw-read-holes' }, timeoutMs: 40_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderrText).toMatch(/raw key search failed: read failed at offset \d+: EIO: the raw pass read 32 KiB of zero pages ending at \d+ \(injected: raw-read-holes\)/);
+  }, 60_000);
+});
+
+describe('the raw search hands the known zeros to its workers', () => {
+  test('each task is told exactly the parts of its range inside the zero ranges (4 KiB or more); the rest of the file is read', async () => {
+    const spki = createPublicKey(rsa).export({ type: 'spki', format: 'der' });
+    const targets = collectPublics(new Uint8Array(spki), spki.length).map((v) => toTarget(v)!);
+    const MiB = 1 << 20;
+    const size = 40 * MiB;
+    // Unmerged, out of order, touching: a whole-chunk range, holes finer than chunks, one too short to skip.
+    const zeroRanges: Array<[number, number]> = [[12 * MiB + 4096, 12 * MiB + 4096 + 40_000], [0, 8 * MiB], [8 * MiB, 8 * MiB + 123_456], [20 * MiB + 1, 33 * MiB + 7], [38 * MiB, 38 * MiB + 1000]];
+    const zero = (at: number) => zeroRanges.some(([from, to]) => at >= from && at < to);
+    const tasks: ChunkTask[] = [];
+    const host = {
+      path: 'fake',
+      handle: { fd: -1 } as FileHandle,
+      size,
+      slots: new Slots(3),
+      bufferSizeInBytes: 8 * MiB + 65536,
+      deep: false,
+      zeroRanges,
+      run: async (task: ChunkTask): Promise<ChunkResult> => {
+        tasks.push(task);
+        return { length: task.length, bodyLength: task.bodyLength, matches: [], failures: [], raw: { occurrences: [] } };
+      },
+    };
+    expect(await searchRawKeys(host, targets)).toEqual([]);
+    expect(tasks.length).toBeGreaterThan(2);
+    const merged: Array<[number, number]> = [[0, 8 * MiB + 123_456], [12 * MiB + 4096, 12 * MiB + 4096 + 40_000], [20 * MiB + 1, 33 * MiB + 7], [38 * MiB, 38 * MiB + 1000]];
+    const read: Array<[number, number]> = [];
+    for (const task of tasks) {
+      const { position, zeros = [] } = task.read!;
+      const from = position;
+      const to = position + task.length;
+      const want = merged.flatMap(([a, b]) => (Math.min(to, b) - Math.max(from, a) >= 4096 ? [Math.max(from, a) - from, Math.min(to, b) - from] : []));
+      expect(zeros).toEqual(want);
+      let at = 0;
+      for (let i = 0; i <= zeros.length; i += 2) {
+        const end = i < zeros.length ? zeros[i] : task.length;
+        if (end > at) read.push([from + at, from + end]);
+        if (i < zeros.length) at = zeros[i + 1];
+      }
+    }
+    // A chunk wholly in zeros is not a task; every byte outside the zero ranges is in a part read.
+    expect(tasks.every((t) => !(t.read!.zeros?.length === 2 && t.read!.zeros[0] === 0 && t.read!.zeros[1] === t.length))).toBe(true);
+    read.sort((a, b) => a[0] - b[0]);
+    let covered = 0;
+    for (const [from, to] of read) {
+      if (from > covered) for (let at = covered; at < from; at += 4096) expect(zero(at) && zero(Math.min(from - 1, at + 4095))).toBe(true);
+      covered = Math.max(covered, to);
+    }
+    expect(covered).toBe(size);
+  });
+
+  test('the occurrence search skips the words of known zeros and finds the same occurrences next to and across their edges', () => {
+    // Patterns that begin or end with zero bytes, planted so that those zeros lie inside a known-zero range.
+    const head = pseudoRandomBytes(56, 3);
+    const endsWithZeros = new Uint8Array([...head, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const startsWithZeros = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, ...pseudoRandomBytes(56, 4)]);
+    const plain = new Uint8Array(pseudoRandomBytes(64, 5));
+    const patterns = [endsWithZeros, startsWithZeros, plain].map((bytes, target) => ({ target, form: 'raw-be' as const, bytes, alignment: 1 }));
+    const table = buildPatternTable(patterns);
+    const bytes = new Uint8Array(pseudoRandomBytes(1 << 20, 6));
+    const zeros = [100_003, 200_001, 300_000, 340_000, 700_001, 800_002];
+    for (let i = 0; i < zeros.length; i += 2) bytes.fill(0, zeros[i], zeros[i + 1]);
+    bytes.set(endsWithZeros, 100_003 - 56); // its zeros are the range's first bytes
+    bytes.set(startsWithZeros, 200_001 - 8); // its zeros are the range's last bytes
+    bytes.set(plain, 300_000 - 64); // ends where a range starts
+    bytes.set(plain, 340_000); // starts where one ends
+    bytes.set(endsWithZeros, 700_001 - 59); // three of its zeros before the range, five in it
+    const all = occurrenceSearchWhileFilling(table, bytes).finish(bytes.length, bytes.length);
+    expect(all.map((o) => [o.start, o.pattern])).toEqual([[100_003 - 56, 0], [200_001 - 8, 1], [300_000 - 64, 2], [340_000, 2], [700_001 - 59, 0]]);
+    expect(occurrenceSearchWhileFilling(table, bytes, zeros).finish(bytes.length, bytes.length)).toEqual(all);
+    // The words inside a range said to be zeros are not looked at: a pattern wholly inside one is not seen.
+    const liar = new Uint8Array(bytes);
+    liar.set(plain, 500_000);
+    expect(occurrenceSearchWhileFilling(table, liar).finish(liar.length, liar.length).some((o) => o.start === 500_000)).toBe(true);
+    expect(occurrenceSearchWhileFilling(table, liar, [...zeros, 480_000, 600_000].sort((a, b) => a - b)).finish(liar.length, liar.length)).toEqual(all);
+  });
+});
+
+describe('Spool.holes', () => {
+  test('the ranges never written, whatever the order of the writes; none for a stream held in memory', async () => {
+    const tmp = path.join(tree.root, 'tmp-spool');
+    fs.mkdirSync(tmp);
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      const MiB = 1 << 20;
+      const spool = new Spool();
+      spool.skip(2 * MiB, MiB);
+      void spool.write(pseudoRandomBytes(4096, 1), 2 * MiB + 8192);
+      void spool.write(pseudoRandomBytes(100_000, 2), MiB);
+      spool.skip(0, MiB);
+      expect(await spool.finish()).toBeUndefined();
+      expect(spool.holes()).toEqual([[0, MiB], [MiB + 100_000, 2 * MiB + 8192], [2 * MiB + 12_288, 3 * MiB]]);
+      await spool.dispose();
+
+      const held = new Spool();
+      held.hold(pseudoRandomBytes(5000, 3), 0);
+      expect(await held.finish()).toBeUndefined();
+      expect(held.holes()).toEqual([]);
+      await held.dispose();
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+});
