@@ -321,8 +321,10 @@ describe('the spool file', () => {
     let during: { entries: string[]; dirMode: number; fileMode: number; files: string[] } | undefined;
     const stdin = Readable.from((async function* () {
       yield core.subarray(0, SIZE / 2);
-      // Made at the first write, once a worker has handed back the first chunk.
-      for (const deadline = Date.now() + 10_000; fs.readdirSync(tmp).length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Made at the first write, once a worker has handed back the first chunk: the directory
+      // (mkdtemp) a moment before the file in it, so both are waited for.
+      const spoolFile = () => fs.readdirSync(tmp).some((entry) => fs.readdirSync(path.join(tmp, entry)).length > 0);
+      for (const deadline = Date.now() + 10_000; !spoolFile() && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
       const entries = fs.readdirSync(tmp);
       const dir = path.join(tmp, entries[0]);
       const files = fs.readdirSync(dir);
