@@ -7,7 +7,6 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
@@ -20,6 +19,7 @@ import { searchRawKeys, toTarget } from '../dist/raw/search.js';
 import type { ChunkResult, ChunkTask } from '../dist/pool/worker.js';
 import { jsonlFindings, runCli } from './helpers/cli.js';
 import { fingerprintOf, pseudoRandomBytes } from './helpers/keys.js';
+import { piecesOf, rawOf, type Found } from './helpers/raw-findings.js';
 import { tempTree } from './helpers/temp-tree.js';
 
 const tree = tempTree('dumpguard-raw-holes-');
@@ -60,27 +60,7 @@ const fingerprint = fingerprintOf(rsa);
 const expected = (extra: Record<string, unknown> = {}, offsets = [P_AT, Q_AT]) =>
   offsets.map((offset) => ({ offset, length: 128, detector: 'raw', kind: 'rsa-private-key', encoding: 'raw-le', severity: 'high', fingerprint, ...extra }));
 
-interface Found {
-  offset: number;
-  length: number;
-  detector: string;
-  kind: string;
-  encoding: string;
-  severity: string;
-  fingerprint?: string;
-  inner?: string;
-}
-const rawOf = (findings: readonly Found[]) =>
-  findings
-    .filter((f) => f.detector === 'raw')
-    .map((f) => ({ offset: f.offset, length: f.length, detector: f.detector, kind: f.kind, encoding: f.encoding, severity: f.severity, fingerprint: f.fingerprint, ...(f.inner !== undefined ? { inner: f.inner } : {}) }));
 
-/** The bytes as a stream of odd-sized pieces (a pipe delivers whatever it has). */
-function piecesOf(bytes: Buffer, piece = 65_537): Readable {
-  return Readable.from((function* () {
-    for (let at = 0; at < bytes.length; at += piece) yield bytes.subarray(at, at + piece);
-  })());
-}
 
 /** The holes a spool leaves for `bytes` cut into chunks of `chunkSize` (what scan.ts writes: each body's dataRuns). */
 function spoolHoles(bytes: Buffer, chunkSize: number): Array<[number, number]> {

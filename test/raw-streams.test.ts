@@ -15,6 +15,8 @@ import { scan } from '../dist/index.js';
 import { dataRuns, maximumHeldInBytes, minimumHoleInBytes, Spool } from '../dist/input/spool.js';
 import { jsonlFindings, runCli, spawnCli } from './helpers/cli.js';
 import { fingerprintOf, pkcs8Pem, pseudoRandomBytes } from './helpers/keys.js';
+import { piecesOf, rawOf, type Found } from './helpers/raw-findings.js';
+import { sServerPort } from './helpers/servers.js';
 import { tempTree } from './helpers/temp-tree.js';
 import { hasTool, run } from './containers/helpers.js';
 
@@ -50,28 +52,8 @@ const fingerprint = fingerprintOf(rsa);
 const raw = (offsets: number[], extra: Record<string, unknown> = {}) =>
   offsets.map((offset) => ({ offset, length: 128, detector: 'raw', kind: 'rsa-private-key', encoding: 'raw-le', severity: 'high', fingerprint, ...extra }));
 
-interface Found {
-  offset: number;
-  length: number;
-  detector: string;
-  kind: string;
-  encoding: string;
-  severity: string;
-  fingerprint?: string;
-  inner?: string;
-}
-const rawOf = (findings: readonly Found[]) =>
-  findings
-    .filter((f) => f.detector === 'raw')
-    .map((f) => ({ offset: f.offset, length: f.length, detector: f.detector, kind: f.kind, encoding: f.encoding, severity: f.severity, fingerprint: f.fingerprint, ...(f.inner !== undefined ? { inner: f.inner } : {}) }));
 const pemOf = (findings: readonly Found[]) => findings.filter((f) => f.detector === 'pem').map((f) => ({ offset: f.offset, kind: f.kind, ...(f.inner !== undefined ? { inner: f.inner } : {}) }));
 
-/** The bytes as a stream of odd-sized pieces (a pipe delivers whatever it has). */
-function piecesOf(bytes: Buffer, piece = 65_537): Readable {
-  return Readable.from((function* () {
-    for (let at = 0; at < bytes.length; at += piece) yield bytes.subarray(at, at + piece);
-  })());
-}
 
 /** A fresh, empty directory to be TMPDIR. */
 function freshTmp(name: string): string {
@@ -477,14 +459,7 @@ describe.skipIf(!hasAll('gcore', 'openssl'))('a real core: openssl s_server afte
     const server = spawn('openssl', ['s_server', '-key', keyFile, '-cert', certFile, '-accept', '127.0.0.1:0', '-www'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let file: string;
     try {
-      const port = await new Promise<string>((resolve) => {
-        let text = '';
-        server.stdout!.on('data', (d) => {
-          text += d;
-          const m = /ACCEPT .*:(\d+)/.exec(text);
-          if (m) resolve(m[1]);
-        });
-      });
+      const port = await sServerPort(server);
       spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`], { input: 'GET / HTTP/1.0\r\n\r\n', timeout: 10_000, stdio: ['pipe', 'ignore', 'ignore'] });
       execFileSync('gcore', ['-o', path.join(dir, 'core'), String(server.pid)], { stdio: 'ignore' });
       file = path.join(dir, `core.${server.pid}`);

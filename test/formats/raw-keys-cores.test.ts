@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { scan } from '../../dist/index.js';
 import { fingerprintOf } from '../helpers/keys.js';
+import { sServerPort } from '../helpers/servers.js';
 import { tempTree } from '../helpers/temp-tree.js';
 
 const tree = tempTree('dumpguard-raw-cores-');
@@ -116,15 +117,7 @@ describe.skipIf(missing.length > 0)('raw keys in real cores', () => {
     const ecCert = leafCertificate(dir, 'ec', ecFile);
     const server = spawn('openssl', ['s_server', '-key', rsaFile, '-cert', rsaCert, '-dkey', ecFile, '-dcert', ecCert, '-accept', '127.0.0.1:0', '-www'], { stdio: ['ignore', 'pipe', 'ignore'] });
     children.push(server);
-    // "ACCEPT 127.0.0.1:PORT" once the keys are loaded
-    const port = await new Promise<string>((resolve) => {
-      let text = '';
-      server.stdout!.on('data', (d) => {
-        text += d;
-        const m = /ACCEPT .*:(\d+)/.exec(text);
-        if (m) resolve(m[1]);
-      });
-    });
+    const port = await sServerPort(server);
     for (const sigalgs of ['RSA-PSS+SHA256', 'ECDSA+SHA256']) {
       spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-sigalgs', sigalgs], { input: 'GET / HTTP/1.0\r\n\r\n', timeout: 10_000, stdio: ['pipe', 'ignore', 'ignore'] });
     }
