@@ -179,9 +179,13 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   for (const o of kept) spans.push([Math.max(0, o.start - reachOf(o)), Math.min(host.size, o.start + o.length + reachOf(o))]);
   const merged = mergedRanges(spans);
   const widest = 2 * 1024 + 8; // the longest candidate window (a prime of a 16384-bit modulus is 1024 bytes)
-  const step = bufferSize - widest - lookBehindOfWindows;
+  const largestStep = bufferSize - widest - lookBehindOfWindows;
   const results: Promise<Finding[]>[] = [];
   for (const [from, to] of merged) {
+    // A neighbourhood is split among the workers: its candidate tests (an EC derivation is 30
+    // to 60 µs, and thousands sit within ±8 KiB of a point in random-looking memory) would
+    // otherwise run in one task while the other workers wait.
+    const step = Math.min(largestStep, Math.max(minimumVerifyPieceInBytes, Math.ceil((to - from) / verifyPiecesPerSpan)));
     for (let a = from; a < to; a += step) {
       if (host.signal?.aborted) break;
       const b = Math.min(to, a + step);
@@ -249,6 +253,9 @@ export function mergedRanges(ranges: ReadonlyArray<readonly [number, number]>): 
 
 /** Bytes read before each window: a candidate's allocation header (8 bytes) is looked at wherever the window starts. */
 const lookBehindOfWindows = 8;
+/** A neighbourhood's candidate tests go to this many tasks, each of at least 8 KiB of candidates (each reads its piece plus 2 KiB). */
+const verifyPiecesPerSpan = 16;
+const minimumVerifyPieceInBytes = 8 * 1024;
 
 async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: VerifyOccurrence[], radii: Radii, everywhere: number[], from: number, to: number, readTo: number, zeros: ReadonlyArray<readonly [number, number]>): Promise<Finding[]> {
   const base = Math.max(0, from - lookBehindOfWindows);
