@@ -195,10 +195,9 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
  * module, or a haystack too large for it): the caller searches in JS.
  */
 export function filterSearch(haystack: Uint8Array, plan: FilterPlan, onHit: (id: number, start: number) => void, from = 0, to = haystack.length): boolean {
-  const wasm = loadEngine();
-  if (!wasm || haystack.length > maximumFilterLength) return false;
-  const data = place(wasm, haystack);
-  if (data === undefined) return false;
+  const placed = inModule(haystack);
+  if (!placed) return false;
+  const { wasm, data } = placed;
   const memory = new Uint8Array(wasm.memory.buffer);
   if (planInMemory !== plan) {
     memory.set(plan.image, 0);
@@ -216,10 +215,9 @@ export function filterSearch(haystack: Uint8Array, plan: FilterPlan, onHit: (id:
  * first word it did not do (`from` without the module), for the caller to finish in JS.
  */
 export function filterAesRelations(bytes: Uint8Array, wordStart: number, from: number, to: number, onCandidate: (word: number) => void): number {
-  const wasm = loadEngine();
-  if (!wasm || bytes.length > maximumFilterLength) return from;
-  const data = place(wasm, bytes);
-  if (data === undefined) return from;
+  const placed = inModule(bytes);
+  if (!placed) return from;
+  const { wasm, data } = placed;
   const end = from + ((to - from) & ~15);
   untilDone(wasm, from, end, (at) => wasm.aesRelations(data + wordStart, at, end, outAddress, outAddress + outLength), onCandidate);
   return end;
@@ -234,10 +232,9 @@ const classGroupsPerCall = outLength / 8;
  * groups) per piece, the bitmaps valid only during the call. False without the module.
  */
 export function filterWordClasses(bytes: Uint8Array, wordStart: number, groups: number, onBits: (firstGroup: number, zero: Int32Array, text: Int32Array, count: number) => void): boolean {
-  const wasm = loadEngine();
-  if (!wasm || bytes.length > maximumFilterLength) return false;
-  const data = place(wasm, bytes);
-  if (data === undefined) return false;
+  const placed = inModule(bytes);
+  if (!placed) return false;
+  const { wasm, data } = placed;
   const zero = new Int32Array(wasm.memory.buffer, outAddress, classGroupsPerCall);
   const text = new Int32Array(wasm.memory.buffer, outAddress + 4 * classGroupsPerCall, classGroupsPerCall);
   for (let g = 0; g < groups; g += classGroupsPerCall) {
@@ -266,6 +263,14 @@ function untilDone(wasm: Engine, from: number, to: number, call: (at: number) =>
 /** Whether `view` lies in the module's memory (a pinned chunk): searched there in place, piece by piece. */
 export function isFilterMemory(view: Uint8Array): boolean {
   return engine !== undefined && engine !== null && view.buffer === engine.memory.buffer;
+}
+
+/** The module and where `haystack` is in its memory, or undefined (no module, too large, no room): the caller works in JS. */
+function inModule(haystack: Uint8Array): { wasm: Engine; data: number } | undefined {
+  const wasm = loadEngine();
+  if (!wasm || haystack.length > maximumFilterLength) return undefined;
+  const data = place(wasm, haystack);
+  return data === undefined ? undefined : { wasm, data };
 }
 
 /**
