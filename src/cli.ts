@@ -42,7 +42,8 @@ try {
 /** Large enough that every worker will have chunks to scan. */
 function isLargeFile(arg: string): boolean {
   try {
-    return statSync(arg, { throwIfNoEntry: false })?.isFile() === true && statSync(arg).size >= 64 * 1024 * 1024;
+    const stats = statSync(arg, { throwIfNoEntry: false });
+    return stats?.isFile() === true && stats.size >= 64 * 1024 * 1024;
   } catch {
     return false;
   }
