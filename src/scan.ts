@@ -28,6 +28,7 @@ import { Gate, type GateRules } from './gate.js';
 import { mergeFileFindings } from './merge.js';
 import { loadKnownTargets } from './raw/known.js';
 import { FilePublicKeys, searchRawKeysOfFile } from './raw/search.js';
+import { ZeroPages } from './raw/zero-pages.js';
 import { capHighEntropyFindings } from './detectors/entropy.js';
 import { EntropyProfileBuilder, profileBlockSizeInBytes, type EntropyProfile } from './entropy-profile.js';
 import { describeOffsets, fileReader, locate, readLayout, sniffFormat, SNIFF_BYTES, type DumpLayout } from './formats/index.js';
@@ -188,8 +189,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
     const skippedRanges: Array<{ from: number; to: number; reason: string }> = [];
     const inFlight: Promise<void>[] = [];
     const publicKeys = new FilePublicKeys();
-    /** Chunks the workers found all zeros (body and margin), for the raw search to skip. */
-    const zeroRanges: Array<[number, number]> = [];
+    /** The pages the workers found all zeros (whole chunks, and the anchor filter's zero pages), for the raw search to skip. */
+    const zeroPages = new ZeroPages();
     /** The file's own bytes' entropy profile, on request (a container's compressed bytes get none). */
     const profile = options.entropyProfile ? new EntropyProfileBuilder() : undefined;
     /**
@@ -228,7 +229,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
       if (ownBytes) skippedRanges.push({ from: offset, to: offset + bodyLength, reason: 'worker failed' });
       fileErrors.push({ path: source.path, offset, message: `worker failed on the chunk at offset ${offset}: ${describeError(error)}` });
     };
-    const own: Sink = { findings: fileFindings, keys: publicKeys, zeroRanges };
+    const own: Sink = { findings: fileFindings, keys: publicKeys, zeroPages };
     /**
      * A chunk already read (a stream's, a small file's), its buffer transferred to the worker;
      * resolves when its results are absorbed into `sink`.
@@ -248,7 +249,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         (result) => {
           absorb(chunk.offset, chunk.bodyLength, result, into, sink.keys);
           const buffer = result.buffer!;
-          if (result.zeros) sink.zeroRanges?.push([chunk.offset, chunk.offset + chunk.length]);
+          if (result.zeros) sink.zeroPages?.add(chunk.offset, chunk.offset + chunk.length);
+          if (result.zeroPages) sink.zeroPages?.addRuns(chunk.offset, result.zeroPages);
           if (!sink.spool) return buffers.release(buffer);
           // A stream's body is spooled from the buffer the worker gave back (its bytes as they
           // were), then the buffer is reused: the writes (on libuv's threads) overlap the next
@@ -306,7 +308,9 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
      */
     const rawPassOf = async (handle: FileHandle, size: number, sink: Sink, holes: ReadonlyArray<readonly [number, number]> = []) => {
       const head = size > 0 ? await fileReader(handle)(0, Math.min(SNIFF_BYTES, size)) : new Uint8Array(0);
-      const host = { path: source.path, handle, size, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, zeroRanges: [...(sink.zeroRanges ?? []), ...holes], run: (task: ChunkTask) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: sniffFormat(head) };
+      const zeros = sink.zeroPages ?? new ZeroPages();
+      for (const [from, to] of holes) zeros.add(from, to);
+      const host = { path: source.path, handle, size, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, zeroPages: zeros, run: (task: ChunkTask) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: sniffFormat(head) };
       await searchRawKeysOfFile(host, targetsOf(sink), sink.findings, fileErrors);
     };
     /** A chunk of the open regular file, read by the worker that scans it. */
@@ -317,7 +321,8 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
         (result) => {
           bytes = Math.max(bytes, range.offset + result.length);
           const failure = result.readError;
-          if (result.zeros && !failure) zeroRanges.push([range.offset, range.offset + result.length]);
+          if (result.zeros && !failure) zeroPages.add(range.offset, range.offset + result.length);
+          if (result.zeroPages && !failure) zeroPages.addRuns(range.offset, result.zeroPages);
           // Scanned as far as it could be read: the worker says which body that was.
           if (result.bodyLength > 0) absorb(range.offset, result.bodyLength, result, fileFindings, publicKeys);
           if (failure) {
@@ -363,7 +368,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
                 streams.push(stream);
                 // Its own raw pass, over its spool, through the public keys in it.
                 const spool = spoolForRaw();
-                const sink: Sink = { findings: stream.findings, keys: new FilePublicKeys(), zeroRanges: [], ...(spool ? { spool } : {}) };
+                const sink: Sink = { findings: stream.findings, keys: new FilePublicKeys(), zeroPages: new ZeroPages(), ...(spool ? { spool } : {}) };
                 const chunks: Promise<void>[] = [];
                 // The stream's first bytes are kept to read its layout (an ELF core inside a .zst still gets addresses).
                 const head = new StreamHead();
@@ -414,7 +419,7 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
           await Promise.all(inFlight);
           // Private keys in raw integer form, through the public keys seen (src/raw/search.ts): a second pass.
           if (detectorIds.includes('raw') && streams.length === 0 && !options.signal?.aborted) {
-            await searchRawKeysOfFile({ path: source.path, handle, size: bytes, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, zeroRanges, run: (task) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: layout?.format }, publicKeys.targets(rawKnownTargets, options.deep ?? false, testKeys), fileFindings, fileErrors);
+            await searchRawKeysOfFile({ path: source.path, handle, size: bytes, slots, bufferSizeInBytes: buffers.bufferSizeInBytes, zeroPages, run: (task) => pool.run(task, options.signal), signal: options.signal, deep: options.deep ?? false, format: layout?.format }, publicKeys.targets(rawKnownTargets, options.deep ?? false, testKeys), fileFindings, fileErrors);
           }
           // Heap dumps have objects, not mapped regions: say which object each finding is in.
           if (layout && fileFindings.length > 0) objects = await describeOffsets(layout.format, fileReader(handle), size, fileFindings.map((f) => f.offset));
@@ -544,13 +549,13 @@ async function runPipeline(paths: readonly string[], options: ScanOptions): Prom
 
 /**
  * Where the results of a byte stream's chunks go: its findings (at positions in it), and for
- * its raw pass its public keys, the ranges the workers found all zeros, and its spool (a stream
+ * its raw pass its public keys, the pages the workers found all zeros, and its spool (a stream
  * that cannot be read again: stdin, a FIFO, decompressed content).
  */
 interface Sink {
   findings: Finding[];
   keys?: FilePublicKeys;
-  zeroRanges?: Array<[number, number]>;
+  zeroPages?: ZeroPages;
   spool?: Spool;
 }
 

@@ -2,8 +2,8 @@
 // pages the spool left unwritten are handed to the raw search as known zeros (with the first
 // pass's zero chunks), and its workers fill those parts of a chunk or window with zeros instead
 // of reading them. The findings are those of the same bytes scanned as a regular file, with key
-// material right next to holes; a failpoint that makes any raw-pass read of 32 KiB of zero pages
-// fail shows that the holes are not read.
+// material right next to holes; a failpoint that makes any raw-pass read of a whole zero page
+// fail shows that neither the holes nor the zero pages the first pass saw in a file are read.
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,8 +16,9 @@ import { Slots } from '../dist/input/chunker.js';
 import { collectPublics } from '../dist/raw/collect.js';
 import { buildPatternTable, occurrenceSearchWhileFilling } from '../dist/raw/occurrences.js';
 import { searchRawKeys, toTarget } from '../dist/raw/search.js';
+import { ZeroPages } from '../dist/raw/zero-pages.js';
 import type { ChunkResult, ChunkTask } from '../dist/pool/worker.js';
-import { jsonlFindings, runCli } from './helpers/cli.js';
+import { jsonlFindings, repoRoot, runCli } from './helpers/cli.js';
 import { fingerprintOf, pseudoRandomBytes } from './helpers/keys.js';
 import { piecesOf, rawOf, type Found } from './helpers/raw-findings.js';
 import { tempTree } from './helpers/temp-tree.js';
@@ -115,33 +116,86 @@ describe('a stream with key material next to holes: the same raw findings as the
   }, 60_000);
 });
 
-describe('holes are not read (DUMPGUARD_TEST_FAULT=raw-read-holes: a raw-pass read of 32 KiB of zero pages fails)', () => {
+/**
+ * Random pages with single zero pages between them (every third page, not one run of two): the
+ * SPKI, the modulus as limbs, p and q each inside a data page.
+ */
+const scattered = (() => {
+  const pages = 300;
+  const bytes = pseudoRandomBytes(pages * PAGE, 29);
+  for (let page = 1; page < pages; page += 3) bytes.fill(0, page * PAGE, (page + 1) * PAGE);
+  createPublicKey(rsa).export({ type: 'spki', format: 'der' }).copy(bytes, 90 * PAGE + 100);
+  limbs(jwkMember(rsa, 'n')).copy(bytes, 150 * PAGE + 1024);
+  limbs(jwkMember(rsa, 'p')).copy(bytes, 153 * PAGE + 2048);
+  limbs(jwkMember(rsa, 'q')).copy(bytes, 159 * PAGE + 8);
+  return { file: tree.put('scattered.bin', bytes), offsets: [153 * PAGE + 2048, 159 * PAGE + 8] };
+})();
+
+/**
+ * dist/ copied beside a node_modules link but without wasm/: the program then runs without the
+ * SIMD module (the JS search gives the same anchors, but knows nothing of zero pages).
+ */
+const withoutModule = (() => {
+  let cli: string | undefined;
+  return () => {
+    if (cli) return cli;
+    const root = path.join(tree.root, 'no-module');
+    fs.cpSync(path.join(repoRoot, 'dist'), path.join(root, 'dist'), { recursive: true });
+    fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(root, 'package.json'));
+    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'), 'dir');
+    return (cli = path.join(root, 'dist', 'cli.js'));
+  };
+})();
+
+describe('zero pages are not read again (DUMPGUARD_TEST_FAULT=raw-read-zero-pages: a raw-pass read of a whole zero page fails)', () => {
   test.each(CHUNK_SIZES.map((size) => `${size / KiB}k`))('--chunk-size %s: stdin is scanned without error, p and q found', async (chunkSize) => {
     const tmp = path.join(tree.root, `tmp-${chunkSize}`);
     fs.mkdirSync(tmp);
-    const r = await runCli(['scan', '-', '--format', 'jsonl', '--chunk-size', chunkSize], { stdin: stream, env: { TMPDIR: tmp, DUMPGUARD_TEST_FAULT: 'raw-read-holes' }, timeoutMs: 40_000 });
+    const r = await runCli(['scan', '-', '--format', 'jsonl', '--chunk-size', chunkSize], { stdin: stream, env: { TMPDIR: tmp, DUMPGUARD_TEST_FAULT: 'raw-read-zero-pages' }, timeoutMs: 40_000 });
     expect(r.stderrText).toContain('errors: 0');
-    expect(r.stderrText).not.toContain('raw-read-holes');
+    expect(r.stderrText).not.toContain('raw-read-zero-pages');
     expect(r.code).toBe(1);
     expect(rawOf(jsonlFindings(r) as unknown as Found[])).toEqual(expected());
     expect(fs.readdirSync(tmp)).toEqual([]);
   }, 60_000);
 
-  test('the failpoint fires: the same bytes as a regular file (its zero runs are not whole chunks: read) fail the raw pass', async () => {
-    const r = await runCli(['scan', streamFile, '--format', 'jsonl', '--chunk-size', '128k'], { env: { DUMPGUARD_TEST_FAULT: 'raw-read-holes' }, timeoutMs: 40_000 });
+  test.each(CHUNK_SIZES.map((size) => `${size / KiB}k`))('--chunk-size %s: the same bytes as a regular file (the first pass saw its zero pages): no error, p and q found', async (chunkSize) => {
+    const r = await runCli(['scan', streamFile, '--format', 'jsonl', '--chunk-size', chunkSize], { env: { DUMPGUARD_TEST_FAULT: 'raw-read-zero-pages' }, timeoutMs: 40_000 });
+    expect(r.stderrText).toContain('errors: 0');
+    expect(r.code).toBe(1);
+    expect(rawOf(jsonlFindings(r) as unknown as Found[])).toEqual(expected());
+  }, 60_000);
+
+  test('single zero pages between data pages (every third page) are not read either', async () => {
+    const r = await runCli(['scan', scattered.file, '--format', 'jsonl', '--chunk-size', '128k'], { env: { DUMPGUARD_TEST_FAULT: 'raw-read-zero-pages' }, timeoutMs: 40_000 });
+    expect(r.stderrText).toContain('errors: 0');
+    expect(r.code).toBe(1);
+    expect(rawOf(jsonlFindings(r) as unknown as Found[])).toEqual(expected({}, scattered.offsets));
+  }, 60_000);
+
+  test('without the SIMD module the same findings, but the zero pages are read: the failpoint fires', async () => {
+    const cli = withoutModule();
+    const plain = await runCli(['scan', scattered.file, '--format', 'jsonl', '--chunk-size', '128k'], { cli, timeoutMs: 40_000 });
+    expect(plain.stderrText).toContain('errors: 0');
+    expect(plain.code).toBe(1);
+    expect(rawOf(jsonlFindings(plain) as unknown as Found[])).toEqual(expected({}, scattered.offsets));
+
+    const r = await runCli(['scan', scattered.file, '--format', 'jsonl', '--chunk-size', '128k'], { cli, env: { DUMPGUARD_TEST_FAULT: 'raw-read-zero-pages' }, timeoutMs: 40_000 });
     expect(r.code).toBe(2);
-    expect(r.stderrText).toMatch(/raw key search failed: read failed at offset \d+: EIO: the raw pass read 32 KiB of zero pages ending at \d+ \(injected: raw-read-holes\)/);
+    expect(r.stderrText).toMatch(/raw key search failed: read failed at offset \d+: EIO: the raw pass read the zero page at \d+ \(injected: raw-read-zero-pages\)/);
   }, 60_000);
 });
 
 describe('the raw search hands the known zeros to its workers', () => {
-  test('each task is told exactly the parts of its range inside the zero ranges (4 KiB or more); the rest of the file is read', async () => {
+  test('each task is told exactly the parts of its range in known zero pages (4 KiB or more); the rest of the file is read', async () => {
     const spki = createPublicKey(rsa).export({ type: 'spki', format: 'der' });
     const targets = collectPublics(new Uint8Array(spki), spki.length).map((v) => toTarget(v)!);
     const MiB = 1 << 20;
     const size = 40 * MiB;
-    // Unmerged, out of order, touching: a whole-chunk range, holes finer than chunks, one too short to skip.
+    // Unmerged, out of order, touching: a whole-chunk range, holes finer than chunks, ends off the page grid, one shorter than a page.
     const zeroRanges: Array<[number, number]> = [[12 * MiB + 4096, 12 * MiB + 4096 + 40_000], [0, 8 * MiB], [8 * MiB, 8 * MiB + 123_456], [20 * MiB + 1, 33 * MiB + 7], [38 * MiB, 38 * MiB + 1000]];
+    const zeroPages = new ZeroPages();
+    for (const [from, to] of zeroRanges) zeroPages.add(from, to);
     const zero = (at: number) => zeroRanges.some(([from, to]) => at >= from && at < to);
     const tasks: ChunkTask[] = [];
     const host = {
@@ -151,7 +205,7 @@ describe('the raw search hands the known zeros to its workers', () => {
       slots: new Slots(3),
       bufferSizeInBytes: 8 * MiB + 65536,
       deep: false,
-      zeroRanges,
+      zeroPages,
       run: async (task: ChunkTask): Promise<ChunkResult> => {
         tasks.push(task);
         return { length: task.length, bodyLength: task.bodyLength, matches: [], failures: [], raw: { occurrences: [] } };
@@ -159,7 +213,8 @@ describe('the raw search hands the known zeros to its workers', () => {
     };
     expect(await searchRawKeys(host, targets)).toEqual([]);
     expect(tasks.length).toBeGreaterThan(2);
-    const merged: Array<[number, number]> = [[0, 8 * MiB + 123_456], [12 * MiB + 4096, 12 * MiB + 4096 + 40_000], [20 * MiB + 1, 33 * MiB + 7], [38 * MiB, 38 * MiB + 1000]];
+    // The whole 4 KiB pages inside them, joined.
+    const merged: Array<[number, number]> = [[0, 8 * MiB + 30 * 4096], [12 * MiB + 4096, 12 * MiB + 10 * 4096], [20 * MiB + 4096, 33 * MiB]];
     const read: Array<[number, number]> = [];
     for (const task of tasks) {
       const { position, zeros = [] } = task.read!;

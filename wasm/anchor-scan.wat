@@ -13,6 +13,9 @@
 ;;   0..95     nibble tables lo0 hi0 lo1 hi1 lo2 hi2 (16 bytes each)
 ;;   96..111   scratch: the lane masks of a block with candidates
 ;;   120       set to 1 when a page with a non-zero byte was scanned
+;;   pageMap   one byte per 4 KiB page of the haystack (from its start), set to 1 by `scan` when
+;;             a non-zero byte of that page was scanned: the caller clears it per haystack, and
+;;             the pages still 0 after every position was scanned are all zeros
 ;;   124       the output pointer after a call
 ;;   buckets   8 × (i32 first needle entry address, i32 entry count)
 ;;   entries   16 bytes each: i32 needle bytes address, i32 length, i32 shift, i32 needle id
@@ -25,10 +28,10 @@
   ;; A hit is a position where a whole needle lies inside the haystack; it is written as
   ;; (needle start, needle id). Stops early, before a block, when fewer than `reserve` bytes
   ;; of output space are left; returns the window position to resume from (== to when done)
-  ;; and leaves the output pointer at address 124.
+  ;; and leaves the output pointer at address 124. Marks the pages with a non-zero byte at `pageMap`.
   (func (export "scan")
     (param $data i32) (param $dataLength i32) (param $from i32) (param $to i32)
-    (param $out i32) (param $outEnd i32) (param $reserve i32) (param $buckets i32)
+    (param $out i32) (param $outEnd i32) (param $reserve i32) (param $buckets i32) (param $pageMap i32)
     (result i32)
     (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128) (local $lo2 v128) (local $hi2 v128)
     (local $nibble v128) (local $v v128) (local $m v128) (local $any v128)
@@ -53,25 +56,34 @@
         (if (i32.gt_u (local.get $pageEnd) (local.get $to)) (then (local.set $pageEnd (local.get $to))))
 
         ;; Every fingerprint opens on a non-zero byte, so a run of zeros holds no window:
-        ;; most of a core is zero pages, skipped with one OR per 64 bytes.
+        ;; most of a core is zero pages, skipped with one OR per 64 bytes. The bytes past
+        ;; pageEnd (the end of this call's range inside the page) are not looked at: they may
+        ;; not be read yet, and the page map must say zero for a page whose bytes are.
         (local.set $any (v128.const i64x2 0 0))
         (local.set $z (local.get $i))
         (block $zeroDone
           (loop $zero
             (br_if $zeroDone (i32.ge_u (local.get $z) (local.get $pageEnd)))
             (local.set $at (i32.add (local.get $data) (local.get $z)))
-            (local.set $any
-              (v128.or (local.get $any)
-                (v128.or
-                  (v128.or (v128.load offset=0 (local.get $at)) (v128.load offset=16 (local.get $at)))
-                  (v128.or (v128.load offset=32 (local.get $at)) (v128.load offset=48 (local.get $at))))))
-            (local.set $z (i32.add (local.get $z) (i32.const 64)))
+            (if (i32.le_u (i32.add (local.get $z) (i32.const 64)) (local.get $pageEnd))
+              (then
+                (local.set $any
+                  (v128.or (local.get $any)
+                    (v128.or
+                      (v128.or (v128.load offset=0 (local.get $at)) (v128.load offset=16 (local.get $at)))
+                      (v128.or (v128.load offset=32 (local.get $at)) (v128.load offset=48 (local.get $at))))))
+                (local.set $z (i32.add (local.get $z) (i32.const 64))))
+              (else
+                (local.set $any (v128.or (local.get $any) (i32x4.splat (i32.load8_u (local.get $at)))))
+                (local.set $z (i32.add (local.get $z) (i32.const 1)))))
             (br $zero)))
 
         (if (v128.any_true (local.get $any))
           (then
             ;; Seen: a non-zero byte (the caller clears the flag at 120 per chunk).
             (i32.store8 offset=120 (i32.const 0) (i32.const 1))
+            ;; This page is not all zeros (a page scanned in parts is zeros only if every part is).
+            (i32.store8 (i32.add (local.get $pageMap) (i32.shr_u (local.get $i) (i32.const 12))) (i32.const 1))
             (local.set $w (local.get $i))
             (block $pageDone
               (loop $blocks

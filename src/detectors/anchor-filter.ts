@@ -23,7 +23,7 @@ export interface FilterPlan {
 
 interface Engine {
   memory: WebAssembly.Memory;
-  scan(data: number, dataLength: number, from: number, to: number, out: number, outEnd: number, reserve: number, buckets: number): number;
+  scan(data: number, dataLength: number, from: number, to: number, out: number, outEnd: number, reserve: number, buckets: number, pageMap: number): number;
   probe(data: number, from: number, to: number, step: number, keys: number, refs: number, mask: number, shift: number, filter: number, out: number, outEnd: number, reserve: number): number;
   aesRelations(data: number, from: number, to: number, out: number, outEnd: number): number;
   wordClasses(data: number, groups: number, zeroOut: number, textOut: number): void;
@@ -42,11 +42,15 @@ const needleBytesAddress = 2048;
 const imageLength = 8192;
 const outAddress = imageLength;
 const outLength = 128 * 1024;
-const dataAddress = outAddress + outLength;
-/** Readable bytes after the haystack: the filter loads up to 64 bytes past a position. */
-const slack = 64;
+/** One byte per 4 KiB page of a haystack, set by `scan` where it met a non-zero byte. */
+const pageMapAddress = outAddress + outLength;
+const pageInBytes = 4096;
 /** Positions are signed 32-bit in the module; larger buffers go to the JS search. */
 export const maximumFilterLength = 256 * 1024 * 1024;
+const pageMapLength = maximumFilterLength / pageInBytes;
+const dataAddress = pageMapAddress + pageMapLength;
+/** Readable bytes after the haystack: the filter loads up to 64 bytes past a position. */
+const slack = 64;
 
 const wasmUrl = new URL('../../wasm/anchor-scan.wasm', import.meta.url);
 let engine: Engine | null | undefined;
@@ -203,7 +207,7 @@ export function filterSearch(haystack: Uint8Array, plan: FilterPlan, onHit: (id:
     memory.set(plan.image, 0);
     planInMemory = plan;
   }
-  untilDone(wasm, from, to, (at) => wasm.scan(data, haystack.length, at, to, outAddress, outAddress + outLength, plan.reserve, bucketsAddress), (start, id) => onHit(id, start));
+  untilDone(wasm, from, to, (at) => wasm.scan(data, haystack.length, at, to, outAddress, outAddress + outLength, plan.reserve, bucketsAddress, pageMapAddress), (start, id) => onHit(id, start));
   return true;
 }
 
@@ -367,10 +371,35 @@ function longestRun(ref: Int32Array): number {
   return longest;
 }
 
-/** Clears the module's "a non-zero byte was scanned" flag (wasm/anchor-scan.wat, address 120). */
-export function clearNonZeroSeen(): void {
+/**
+ * Clears the module's "a non-zero byte was scanned" flag (wasm/anchor-scan.wat, address 120) and
+ * its page map for a haystack of `length` bytes.
+ */
+export function clearNonZeroSeen(length = 0): void {
   const wasm = loadEngine();
-  if (wasm) new Uint8Array(wasm.memory.buffer)[nonZeroFlagAddress] = 0;
+  if (!wasm) return;
+  const memory = new Uint8Array(wasm.memory.buffer);
+  memory[nonZeroFlagAddress] = 0;
+  memory.fill(0, pageMapAddress, pageMapAddress + Math.min(pageMapLength, Math.ceil(length / pageInBytes)));
+}
+
+/**
+ * The runs of 4 KiB pages (from the haystack's start; the last one may be short) of bytes
+ * [0, length) in which the filter met no non-zero byte since clearNonZeroSeen(length), as
+ * [start, end) byte pairs: all zeros, if every position of [0, length) was scanned. Empty without the module.
+ */
+export function zeroPagesSeen(length: number): number[] {
+  const wasm = loadEngine();
+  const runs: number[] = [];
+  if (!wasm || length > maximumFilterLength) return runs;
+  const map = new Uint8Array(wasm.memory.buffer, pageMapAddress, Math.ceil(length / pageInBytes));
+  for (let page = 0; page < map.length; page++) {
+    if (map[page] !== 0) continue;
+    const start = page * pageInBytes;
+    while (page + 1 < map.length && map[page + 1] === 0) page++;
+    runs.push(start, Math.min(length, (page + 1) * pageInBytes));
+  }
+  return runs;
 }
 
 /** Whether a scan since clearNonZeroSeen() met a non-zero byte; true without the module. */

@@ -8,7 +8,7 @@ import { pinChunkBuffer, unpinChunkBuffer } from '../detectors/anchor-filter.js'
 import { runnableDetectors } from '../detectors/index.js';
 import { describeError } from '../errors.js';
 import { readFullSync, type ReadError } from '../input/chunker.js';
-import { dataRuns, minimumHoleInBytes } from '../input/spool.js';
+import { dataRuns } from '../input/spool.js';
 import { chunkEntropy, type ChunkEntropy } from '../entropy-profile.js';
 import { collectPublics } from '../raw/collect.js';
 import { runRawTask, tableFor, type RawResult, type RawTask } from '../raw/task.js';
@@ -49,6 +49,12 @@ export interface ChunkResult {
   bodyLength: number;
   /** The chunk's bytes were all zeros (a hole of a sparse core): the raw search need not read them again, nor a stream's spool hold them. */
   zeros?: boolean;
+  /**
+   * With detector raw: the runs of 4 KiB pages (counted from the chunk's first byte; the last may
+   * be short) the anchor filter saw all zeros, [start, end) pairs: the raw search fills them
+   * instead of reading them again. Absent when the JS search ran (nothing is known then).
+   */
+  zeroPages?: number[];
   /** A `read` task's read failed at this absolute offset: the chunk was scanned up to it. */
   readError?: { offset: number; message: string };
   matches: Match[];
@@ -125,6 +131,8 @@ function scanTask(task: ChunkTask): ChunkResult {
   }
   const result: ChunkResult = { buffer: task.buffer, length: bytes.length, bodyLength, matches, failures, ...(readError ? { readError } : {}), ...(search?.onlyZeros() ? { zeros: true } : {}) };
   if (task.detectorIds.includes('raw')) {
+    const zeroPages = search?.zeroPages() ?? [];
+    if (zeroPages.length > 0 && !result.zeros) result.zeroPages = zeroPages;
     try {
       result.publics = collectPublics(bytes, bodyLength, anchors);
     } catch (error) {
@@ -160,7 +168,7 @@ function readRange(read: NonNullable<ChunkTask['read']>, length: number, follow:
   try {
     const follower = follow(view.subarray(behind));
     const progress = follower && { piece: readPieceInBytes, filled: (filled: number) => follower.advance(filled - behind) };
-    const readSome = failingRead ?? (raw ? holeFailingRead : undefined);
+    const readSome = failingRead ?? (raw ? zeroPageFailingRead : undefined);
     got = read.zeros?.length ? readAroundZeros(read.fd, view, read.position - behind, behind, read.zeros, readSome, progress) : readFullSync(read.fd, view, read.position - behind, readSome, progress);
   } catch (error) {
     const failure = error as ReadError;
@@ -214,30 +222,23 @@ const failingRead = (() => {
 })();
 
 /**
- * DUMPGUARD_TEST_FAULT=raw-read-holes: a read of the raw pass (src/raw/search.ts) that brings back
- * 32 KiB or more of consecutive zero pages (4 KiB-aligned in the file; reads that follow one
- * another count together) fails with EIO. A spool leaves every such run of a stream's chunk a
- * hole, which the raw pass is to fill with zeros, not read (a test's stream is laid out so that
- * no zero run the spool writes is that long across its chunks' edges).
+ * DUMPGUARD_TEST_FAULT=raw-read-zero-pages: a read of the raw pass (src/raw/search.ts) that
+ * brings back a whole 4 KiB page of zeros (4 KiB-aligned in the file) fails with EIO. The first
+ * pass sees every zero page of its chunks (and a spool leaves long runs of them as holes): the
+ * raw pass is to fill those with zeros, not read them.
  */
-const holeFailingRead = (() => {
-  if (fault !== 'raw-read-holes') return undefined;
+const zeroPageFailingRead = (() => {
+  if (fault !== 'raw-read-zero-pages') return undefined;
   const pageInBytes = 4096;
   const zeroPage = Buffer.alloc(pageInBytes);
-  let run = { fd: -1, end: -1, zeros: 0 };
   return (fd: number, view: Uint8Array, offset: number, length: number, position: number): number => {
     const got = readSync(fd, view, offset, length, position);
-    if (run.fd !== fd || run.end !== position) run = { fd, end: position, zeros: 0 };
     const bytes = Buffer.from(view.buffer, view.byteOffset + offset, got);
-    // Pages wholly read; a partial page at either end breaks the run.
-    const first = Math.ceil(position / pageInBytes) * pageInBytes;
-    if (first !== position) run.zeros = 0;
-    for (let page = first; page + pageInBytes <= position + got; page += pageInBytes) {
-      run.zeros = zeroPage.compare(bytes, page - position, page - position + pageInBytes) === 0 ? run.zeros + pageInBytes : 0;
-      if (run.zeros >= minimumHoleInBytes) throw Object.assign(new Error(`EIO: the raw pass read 32 KiB of zero pages ending at ${page + pageInBytes} (injected: raw-read-holes)`), { code: 'EIO' });
+    for (let page = Math.ceil(position / pageInBytes) * pageInBytes; page + pageInBytes <= position + got; page += pageInBytes) {
+      if (zeroPage.compare(bytes, page - position, page - position + pageInBytes) === 0) {
+        throw Object.assign(new Error(`EIO: the raw pass read the zero page at ${page} (injected: raw-read-zero-pages)`), { code: 'EIO' });
+      }
     }
-    if ((position + got) % pageInBytes !== 0) run.zeros = 0;
-    run.end = position + got;
     return got;
   };
 })();

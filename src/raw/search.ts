@@ -20,6 +20,7 @@ import { strideFor } from './occurrences.js';
 import type { RawTask } from './task.js';
 import { hexToBytes, longestPrefix, patternSetId, patternsOf, type PublicValue, type RawForm, type RawTarget } from './targets.js';
 import type { Radii, RawMatch, VerifyOccurrence } from './verify.js';
+import { ZeroPages } from './zero-pages.js';
 
 /** Neighbourhoods tested around each occurrence (bytes either side), chosen from measurements (README). */
 export const DEFAULT_RADII: Radii = {
@@ -46,13 +47,13 @@ export interface RawSearchHost {
   /** Bytes one worker buffer takes per task (the first pass's chunk + margin). */
   bufferSizeInBytes: number;
   /**
-   * Ranges of the file known to be all zeros: the chunks the first pass read as all zeros (holes
-   * of a sparse core: most of a real one), and for a spooled stream the holes of its spool (the
-   * runs of zero pages it did not write). No public value is all zeros, so no occurrence lies
-   * inside one: a chunk of the second pass within them is not read again, and the parts of a
-   * chunk or window inside them are filled with zeros by the worker instead of read.
+   * The pages of the file known to be all zeros: those the first pass saw all zeros (most of a
+   * real core, whole chunks of a sparse one) and a spooled stream's holes (the runs of zero
+   * pages it did not write). No public value is all zeros, so no occurrence lies inside them: a
+   * chunk of the second pass within them is not read again, and the parts of a chunk or window
+   * inside them are filled with zeros by the worker instead of read.
    */
-  zeroRanges?: ReadonlyArray<readonly [number, number]>;
+  zeroPages?: ZeroPages;
   run(task: ChunkTask): Promise<ChunkResult>;
   signal?: AbortSignal;
   deep: boolean;
@@ -134,26 +135,28 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   const occurrences: Array<{ offset: number; pattern: number; encoded: boolean }> = [];
   const arrayMatches: Array<RawMatch & { offset: number }> = [];
   const inFlight: Promise<void>[] = [];
-  const zeros = mergedRanges(host.zeroRanges ?? []);
-  let zero = 0;
-  for (let offset = 0; offset < host.size && !host.signal?.aborted; offset += chunkSizeInBytes) {
+  const zeros = host.zeroPages ?? new ZeroPages();
+  // A failed task fails the search, after the tasks in flight settle: a rejection left waiting
+  // while the loop waits for a slot would be unhandled (the process would die with exit code 1).
+  let failure: { error: unknown } | undefined;
+  for (let offset = 0; offset < host.size && !host.signal?.aborted && !failure; offset += chunkSizeInBytes) {
     const readFrom = Math.max(0, offset - lookBehindInBytes);
     const readTo = Math.min(host.size, offset + chunkSizeInBytes + marginInBytes);
-    while (zero < zeros.length && zeros[zero][1] <= readFrom) zero++;
-    if (zero < zeros.length && zeros[zero][0] <= readFrom && readTo <= zeros[zero][1]) continue;
+    if (zeros.covers(readFrom, readTo)) continue;
     const bodyStart = offset - readFrom;
     const bodyLength = Math.max(0, Math.min(chunkSizeInBytes, readTo - offset));
     const raw: RawTask = { step: 'occurrences', offset: readFrom, bodyStart, setId, patterns, ...(hprof ? { hprofTargets: [...targets] } : {}) };
     // A slot before planning on: a 20 GB file is not a queue of 2,500 tasks.
     await host.slots.acquire();
     inFlight.push(
-      runInSlot(host, readFrom, readTo, { bodyLength, detectorIds: [], raw }, zerosWithin(zeros, zero, readFrom, readTo)).then((result) => {
+      runInSlot(host, readFrom, readTo, { bodyLength, detectorIds: [], raw }, zeros.within(readFrom, readTo)).then((result) => {
         occurrences.push(...(result.raw?.occurrences ?? []));
         for (const m of result.raw?.matches ?? []) arrayMatches.push({ ...m, offset: readFrom + m.start });
-      }),
+      }, (error: unknown) => void (failure ??= { error })),
     );
   }
   await Promise.all(inFlight);
+  if (failure) throw failure.error;
   occurrences.sort((a, b) => a.offset - b.offset || a.pattern - b.pattern);
   if (host.signal?.aborted) return [];
   // A derived point (curve guessed) counts only where it occurs in the file.
@@ -210,36 +213,6 @@ async function runInSlot(host: RawSearchHost, from: number, to: number, task: Om
   }
 }
 
-/** Known zeros shorter than this inside a read are read anyway: a read split around them would cost more than it saves. */
-const minimumZerosSkippedInBytes = 4096;
-
-/**
- * The parts of `zeros` (merged) inside [from, to), relative to `from`, as [start, end) pairs, at
- * least minimumZerosSkippedInBytes long: what the worker fills instead of reading. `first`: an
- * index of `zeros` no later than the first range that ends after `from`.
- */
-export function zerosWithin(zeros: ReadonlyArray<readonly [number, number]>, first: number, from: number, to: number): number[] {
-  const out: number[] = [];
-  for (let z = first; z < zeros.length && zeros[z][0] < to; z++) {
-    const start = Math.max(from, zeros[z][0]);
-    const end = Math.min(to, zeros[z][1]);
-    if (end - start >= minimumZerosSkippedInBytes) out.push(start - from, end - from);
-  }
-  return out;
-}
-
-/** The index of the first of the sorted, disjoint `ranges` that ends after `at`. */
-function firstEndingAfter(ranges: ReadonlyArray<readonly [number, number]>, at: number): number {
-  let low = 0;
-  let high = ranges.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (ranges[middle][1] <= at) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
 /** Sorted, with touching and overlapping ranges joined. */
 export function mergedRanges(ranges: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
   const merged: Array<[number, number]> = [];
@@ -257,13 +230,13 @@ const lookBehindOfWindows = 8;
 const verifyPiecesPerSpan = 16;
 const minimumVerifyPieceInBytes = 8 * 1024;
 
-async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: VerifyOccurrence[], radii: Radii, everywhere: number[], from: number, to: number, readTo: number, zeros: ReadonlyArray<readonly [number, number]>): Promise<Finding[]> {
+async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: VerifyOccurrence[], radii: Radii, everywhere: number[], from: number, to: number, readTo: number, zeros: ZeroPages): Promise<Finding[]> {
   const base = Math.max(0, from - lookBehindOfWindows);
   const reach = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarFromWords, radii.scalarUnaligned);
   const near = occurrences.filter((o) => o.start + o.length + reach > from && o.start - reach < to).map((o) => ({ ...o, start: o.start - base }));
   const raw: RawTask = { step: 'verify', offset: base, candidateStart: from - base, candidateEnd: to - base, targets: [...targets], occurrences: near, radii, everywhere };
   await host.slots.acquire();
-  const result = await runInSlot(host, base, readTo, { bodyLength: to - base, detectorIds: [], raw }, zerosWithin(zeros, firstEndingAfter(zeros, base), base, readTo));
+  const result = await runInSlot(host, base, readTo, { bodyLength: to - base, detectorIds: [], raw }, zeros.within(base, readTo));
   return (result.raw?.matches ?? []).map((m) => rawFinding(host.path, targets[m.target], m, base + m.start));
 }
 

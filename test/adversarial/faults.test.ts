@@ -1,6 +1,7 @@
 // Faults: workers that crash, outputs that cannot be written, files that change while read,
 // and a read that fails part-way behind the chunker. CLI tests run the BUILT binary.
 import { spawn } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -270,5 +271,32 @@ describe.concurrent('a read that fails part-way, end to end (DUMPGUARD_TEST_FAUL
       expect(doc.summary.perFile[0].scannedBytes).toBe(bytes.length - (4 * 65536 - 200_000));
       expect(r.stderrText).toContain(`dumpguard: error: ${file} @200000: read failed at offset 200000: EIO`);
     }
+  });
+
+  test('the same bad sector under the raw pass (a public key, its modulus and a prime as limbs): exit 2 with both errors reported, not a crash', async ({ expect }) => {
+    // The raw pass plans its reads while earlier ones run: a read that failed then had to be
+    // handled at once (it was an unhandled rejection: exit 1, no report).
+    const rsa = testKeys().rsa.privateKey;
+    const jwk = rsa.export({ format: 'jwk' }) as Record<string, string>;
+    const limbs = (name: string) => Buffer.from(jwk[name], 'base64url').reverse();
+    const bytes = pseudoRandomBytes(1_200_000, 23);
+    createPublicKey(rsa).export({ type: 'spki', format: 'der' }).copy(bytes, 1000);
+    limbs('n').copy(bytes, 900_000);
+    limbs('p').copy(bytes, 904_992);
+    const file = put('eio-raw.bin', bytes);
+    for (const jobs of ['1', '2']) {
+      const r = await runMeasured(['scan', file, '--format', 'json', '--chunk-size', '64k', '--jobs', jobs], { env: { DUMPGUARD_TEST_FAULT: 'read-eio@70000' }, killAfterMs: 20_000 });
+      expectHealthy(r, 2);
+      const doc = JSON.parse(r.stdoutText);
+      expect(doc.errors).toEqual([
+        { path: file, message: 'raw key search failed: read failed at offset 70000: EIO: i/o error, read' },
+        { path: file, offset: 70_000, message: 'read failed at offset 70000: EIO: i/o error, read' },
+      ]);
+      expect(doc.findings).toEqual([]);
+    }
+    // Without the bad sector, the prime is found: the failure above is what kept it out.
+    const clean = await runMeasured(['scan', file, '--format', 'json', '--chunk-size', '64k'], { killAfterMs: 20_000 });
+    expectHealthy(clean, 1);
+    expect(JSON.parse(clean.stdoutText).findings.map((f: { offset: number; kind: string }) => [f.offset, f.kind])).toEqual([[904_992, 'rsa-private-key']]);
   });
 });

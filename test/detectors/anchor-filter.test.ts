@@ -145,3 +145,92 @@ describe('the SIMD anchor filter', () => {
     for (const needle of allNeedles) expect(Array.from(found.get(needle)!)).toEqual(naive(whole, needle));
   });
 });
+
+/** The runs of 4 KiB pages of `bytes` (the last one short) that hold only zeros, [start, end) pairs: the reference. */
+function zeroPageRuns(bytes: Uint8Array): number[] {
+  const runs: number[] = [];
+  for (let page = 0; page < bytes.length; page += 4096) {
+    const end = Math.min(bytes.length, page + 4096);
+    if (!bytes.subarray(page, end).every((b) => b === 0)) continue;
+    if (runs.length > 0 && runs[runs.length - 1] === page) runs[runs.length - 1] = end;
+    else runs.push(page, end);
+  }
+  return runs;
+}
+
+/** Zero pages, runs of them, and pages with one non-zero byte (at the page's first or last byte, or anywhere), of an odd length. */
+function pagesBuffer(seed: number, length: number): Buffer {
+  const next = prng(seed);
+  const buffer = Buffer.alloc(length);
+  for (let page = 0; page < length; page += 4096) {
+    const end = Math.min(length, page + 4096);
+    const kind = Math.floor(next() * 5);
+    if (kind === 1) buffer[page] = 1;
+    if (kind === 2) buffer[end - 1] = 0x80;
+    if (kind === 3) buffer[page + Math.floor(next() * (end - page))] = 1 + Math.floor(next() * 255);
+    if (kind === 4) for (let i = page; i < end; i++) buffer[i] = Math.floor(next() * 256);
+  }
+  return buffer;
+}
+
+describe('the zero pages the filter saw (what the raw search does not read again)', () => {
+  it('piece by piece in a pinned chunk, pages split between pieces: exactly the runs of all-zero pages, the short last page too', () => {
+    const whole = pagesBuffer(11, 1_000_003);
+    const expected = zeroPageRuns(whole);
+    expect(expected.length).toBeGreaterThan(20);
+    const next = prng(12);
+    for (const round of [0, 1, 2]) {
+      withPinnedChunk(whole.length, (view) => {
+        const search = anchorSearchWhileFilling(view, allNeedles);
+        for (let filled = 0; filled < whole.length; ) {
+          const piece = round === 0 ? 1 + Math.floor(next() * 300_000) : round === 1 ? 4096 : 1 + Math.floor(next() * 5000);
+          const to = Math.min(whole.length, filled + piece);
+          view.set(whole.subarray(filled, to), filled);
+          filled = to;
+          search.advance(filled);
+        }
+        search.finish(whole.length);
+        expect(search.zeroPages()).toEqual(expected);
+        expect(search.onlyZeros()).toBe(false);
+      });
+    }
+  });
+
+  it('a buffer searched by copy: the same runs; an all-zero one is one run and onlyZeros', () => {
+    const whole = pagesBuffer(13, 300_001);
+    const search = anchorSearchWhileFilling(whole, allNeedles);
+    search.finish(whole.length);
+    expect(search.zeroPages()).toEqual(zeroPageRuns(whole));
+    const zeros = anchorSearchWhileFilling(Buffer.alloc(100_000), allNeedles);
+    zeros.finish(100_000);
+    expect(zeros.zeroPages()).toEqual([0, 100_000]);
+    expect(zeros.onlyZeros()).toBe(true);
+  });
+
+  it('the map is cleared for each chunk: pages that held data in the last chunk and zeros in this one are zero pages', () => {
+    const first = pagesBuffer(14, 200_000);
+    first.fill(7, 0, 100_000);
+    const second = Buffer.alloc(200_000);
+    second[150_000] = 1;
+    for (const bytes of [first, second]) {
+      withPinnedChunk(bytes.length, (view) => {
+        const search = anchorSearchWhileFilling(view, allNeedles);
+        view.set(bytes);
+        search.advance(bytes.length);
+        search.finish(bytes.length);
+        expect(search.zeroPages()).toEqual(zeroPageRuns(bytes));
+      });
+    }
+    expect(zeroPageRuns(second)).toEqual([0, 147_456, 151_552, 200_000]);
+  });
+
+  it('nothing is claimed when the JS search ran (one needle, or the JS engine): no runs', () => {
+    const zeros = Buffer.alloc(50_000);
+    const js = anchorSearchWhileFilling(zeros, allNeedles, 'js');
+    js.finish(zeros.length);
+    expect(js.zeroPages()).toEqual([]);
+    const one = anchorSearchWhileFilling(zeros, [allNeedles[0]]);
+    one.finish(zeros.length);
+    expect(one.zeroPages()).toEqual([]);
+  });
+});

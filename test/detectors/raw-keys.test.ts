@@ -15,6 +15,7 @@ import { prng } from '../helpers/random.js';
 import { collectPublics } from '../../src/raw/collect.js';
 import { verifyCandidates } from '../../src/raw/verify.js';
 import { DEFAULT_RADII, mergedRanges, searchRawKeys, toTarget } from '../../src/raw/search.js';
+import { ZeroPages } from '../../src/raw/zero-pages.js';
 import { Slots } from '../../src/input/chunker.js';
 import type { ChunkResult, ChunkTask } from '../../src/pool/worker.js';
 import type { FileHandle } from 'node:fs/promises';
@@ -192,6 +193,12 @@ describe('holes of a sparse core', () => {
     for (const chunkSizeInBytes of [1 << 20, 8 << 20]) expect(summary((await scan([file], { jobs: 2, chunkSizeInBytes })).findings)).toEqual(expected);
   });
 
+  const zerosOf = (ranges: Array<[number, number]>) => {
+    const pages = new ZeroPages();
+    for (const [from, to] of ranges) pages.add(from, to);
+    return pages;
+  };
+
   test('the second pass reads only the chunks outside the zero ranges', async () => {
     const targets = collectPublics(new Uint8Array(spki(rsa)), spki(rsa).length).map((v) => toTarget(v)!);
     const reads: Array<[number, number]> = [];
@@ -203,7 +210,7 @@ describe('holes of a sparse core', () => {
       bufferSizeInBytes: (8 << 20) + 65536,
       deep: false,
       // Zeros from 0 to 40 MiB (reported as three chunks, out of order) and from 50 MiB to the end.
-      zeroRanges: [[16 << 20, 40 << 20], [0, 8 << 20], [8 << 20, 16 << 20], [50 << 20, 64 << 20]] as Array<[number, number]>,
+      zeroPages: zerosOf([[16 << 20, 40 << 20], [0, 8 << 20], [8 << 20, 16 << 20], [50 << 20, 64 << 20]]),
       run: async (task: ChunkTask): Promise<ChunkResult> => {
         reads.push([task.read!.position, task.read!.position + task.length]);
         return { length: task.length, bodyLength: task.bodyLength, matches: [], failures: [], raw: { occurrences: [] } };

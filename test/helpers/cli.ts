@@ -27,6 +27,8 @@ export interface CliOptions {
   cwd?: string;
   /** Kill the child (SIGKILL) after this long; default 15 s. */
   timeoutMs?: number;
+  /** Another build's cli.js to run (a copy of dist/ laid out differently); default dist/cli.js. */
+  cli?: string;
 }
 
 export interface RunningCli {
@@ -35,11 +37,12 @@ export interface RunningCli {
 }
 
 export function spawnCli(args: readonly string[], options: CliOptions = {}): RunningCli {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: build first with npx tsc -p tsconfig.json`);
+  const cli = options.cli ?? cliPath;
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first with npx tsc -p tsconfig.json`);
   const env: Record<string, string | undefined> = { ...process.env };
   delete env.DUMPGUARD_TEST_FAULT; // never inherit a failpoint from the outer environment
   Object.assign(env, options.env ?? {});
-  const child = spawn(process.execPath, [cliPath, ...args], {
+  const child = spawn(process.execPath, [cli, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: env as NodeJS.ProcessEnv,
     stdio: ['pipe', 'pipe', 'pipe'],
