@@ -296,3 +296,45 @@ describe('Spool.holes', () => {
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });
+
+describe('a worker fills only the edges of the known zeros of an occurrence task', () => {
+  test('what its buffer held before (the modulus everywhere, and across both edges of the zero range) is never seen: the occurrences of the true bytes', async () => {
+    const { default: scanChunk } = await import('../dist/pool/worker.js');
+    const { patternsOf, patternSetId } = await import('../dist/raw/targets.js');
+    const spki = createPublicKey(rsa).export({ type: 'spki', format: 'der' });
+    const targets = collectPublics(new Uint8Array(spki), spki.length).map((v) => toTarget(v)!);
+    const patterns = patternsOf(targets);
+    const n = limbs(jwkMember(rsa, 'n'));
+    const size = 1 << 20;
+    const [zeroFrom, zeroTo] = [64 * KiB, 512 * KiB];
+    // Before: the modulus as limbs every 8 KiB, and straddling both ends of the later zero range.
+    const before = Buffer.alloc(size);
+    for (let at = 0; at + n.length <= size; at += 8 * KiB) n.copy(before, at + 1024);
+    n.copy(before, zeroFrom - 128);
+    n.copy(before, zeroTo - 128);
+    // Now: random bytes, zeros in [64 KiB, 512 KiB); the modulus's first half just before the
+    // range and its second half just after it (neither is an occurrence), and one whole
+    // modulus ending where the range starts.
+    const now = pseudoRandomBytes(size, 31);
+    now.fill(0, zeroFrom, zeroTo);
+    n.copy(now, zeroFrom - 128, 0, 128);
+    n.copy(now, zeroTo, 128);
+    n.copy(now, zeroFrom - 1024 - 256, 0);
+    const files = [tree.put('stale-before.bin', before), tree.put('stale-now.bin', now)];
+    const run = (file: string, zeros?: number[]) => {
+      const fd = fs.openSync(file, 'r');
+      try {
+        const task: ChunkTask = { length: size, bodyLength: size, detectorIds: [], read: { fd, position: 0, ...(zeros ? { zeros } : {}) }, raw: { step: 'occurrences', offset: 0, bodyStart: 0, setId: patternSetId(patterns), patterns } };
+        return (scanChunk(task).raw?.occurrences ?? []).map((o) => [o.offset, patterns[o.pattern].form]);
+      } finally {
+        fs.closeSync(fd);
+      }
+    };
+    expect(run(files[0]).length).toBeGreaterThan(100);
+    const withZeros = run(files[1], [zeroFrom, zeroTo]);
+    expect(withZeros).toEqual([[zeroFrom - 1024 - 256, 'raw-le']]);
+    // The same as reading every byte (after a stale buffer again).
+    run(files[0]);
+    expect(run(files[1])).toEqual(withZeros);
+  });
+});

@@ -393,11 +393,12 @@ export function zeroPagesSeen(length: number): number[] {
   const runs: number[] = [];
   if (!wasm || length > maximumFilterLength) return runs;
   const map = new Uint8Array(wasm.memory.buffer, pageMapAddress, Math.ceil(length / pageInBytes));
-  for (let page = 0; page < map.length; page++) {
-    if (map[page] !== 0) continue;
-    const start = page * pageInBytes;
-    while (page + 1 < map.length && map[page + 1] === 0) page++;
-    runs.push(start, Math.min(length, (page + 1) * pageInBytes));
+  // Native searches from run to run, not a loop over every page: this runs for every chunk, and
+  // a hot JS loop is compiled anew in every worker.
+  for (let page = map.indexOf(0); page !== -1; ) {
+    const end = map.indexOf(1, page);
+    runs.push(page * pageInBytes, end === -1 ? length : end * pageInBytes);
+    page = end === -1 ? -1 : map.indexOf(0, end);
   }
   return runs;
 }

@@ -36,18 +36,56 @@ export class BufferPool {
 }
 
 export class ChunkPool {
-  private readonly piscina: Piscina<ChunkTask, ChunkResult>;
+  private readonly piscina: Piscina<ChunkTask, ChunkResult> | undefined;
+  /** Tasks running and not settled: at most one a thread. */
+  private running = 0;
+  /** The tasks waiting for a thread, in the order given. */
+  private readonly waiting: Array<() => void> = [];
 
-  constructor(threads: number) {
-    this.piscina = adoptEarlyPool(threads) ?? createPiscina(threads);
+  /** `runOnThread`: how a task is run on a thread (tests give their own; default piscina's). */
+  constructor(
+    private readonly threads: number,
+    private readonly runOnThread?: (task: ChunkTask) => Promise<ChunkResult>,
+  ) {
+    this.piscina = runOnThread ? undefined : (adoptEarlyPool(threads) ?? createPiscina(threads));
   }
 
+  /**
+   * Runs the task on the next free thread, tasks in the order given. Piscina's own queue did
+   * not keep that order for tasks with an AbortSignal (one that found every thread busy went to
+   * a "skip queue" served before the older tasks of the main queue): a chunk of the raw search
+   * started 100 ms after its neighbours, and every test planned after it waited. So tasks wait
+   * here, and the signal is handled here: on abort every task of it is rejected at once (one
+   * still running is ended with its thread when the pool closes).
+   */
   run(task: ChunkTask, signal?: AbortSignal): Promise<ChunkResult> {
-    return this.piscina.run(task, { transferList: task.buffer ? [task.buffer] : [], signal });
+    return new Promise<ChunkResult>((resolve, reject) => {
+      const aborted = () => {
+        const at = this.waiting.indexOf(start);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(Object.assign(new Error('The task has been aborted'), { name: 'AbortError' }));
+      };
+      const start = () => {
+        // Aborted after it left the queue: the next one goes instead.
+        if (signal?.aborted) return void this.waiting.shift()?.();
+        this.running++;
+        (this.runOnThread ?? ((t: ChunkTask) => this.piscina!.run(t, { transferList: t.buffer ? [t.buffer] : [] })))(task)
+          .then(resolve, reject)
+          .finally(() => {
+            signal?.removeEventListener('abort', aborted);
+            this.running--;
+            this.waiting.shift()?.();
+          });
+      };
+      if (signal?.aborted) return aborted();
+      signal?.addEventListener('abort', aborted, { once: true });
+      if (this.running < this.threads && this.waiting.length === 0) start();
+      else this.waiting.push(start);
+    });
   }
 
   async close(): Promise<void> {
-    await this.piscina.destroy();
+    await this.piscina?.destroy();
   }
 }
 

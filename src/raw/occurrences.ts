@@ -65,17 +65,26 @@ export const maximumOccurrencesPerChunk = 16384;
 const minimumDistinctBytesPerWord = 3;
 
 export function buildPatternTable(patterns: readonly RawPattern[]): PatternTable {
-  const words: Array<[number, number, number]> = [];
+  // Plain loops over typed arrays: each worker builds this cold, before its first chunk, and
+  // an array of [key, pattern, at] tuples took 5 to 16 ms there for four thousand words.
+  let total = 0;
+  for (const p of patterns) total += Math.max(0, p.bytes.length - 3);
+  const keys = new Int32Array(total);
+  const owners = new Int32Array(total);
+  const offsets = new Int32Array(total);
+  let count = 0;
   for (let i = 0; i < patterns.length; i++) {
     const b = patterns[i].bytes;
     for (let j = 0; j + 4 <= b.length; j++) {
       const distinct = 1 + Number(b[j + 1] !== b[j]) + Number(b[j + 2] !== b[j] && b[j + 2] !== b[j + 1]) + Number(b[j + 3] !== b[j] && b[j + 3] !== b[j + 1] && b[j + 3] !== b[j + 2]);
       if (distinct < minimumDistinctBytesPerWord) continue;
-      words.push([(b[j] | (b[j + 1] << 8) | (b[j + 2] << 16) | (b[j + 3] << 24)) | 0, i, j]);
+      keys[count] = b[j] | (b[j + 1] << 8) | (b[j + 2] << 16) | (b[j + 3] << 24);
+      owners[count] = i;
+      offsets[count++] = j;
     }
   }
   let bits = 4;
-  while (1 << bits < words.length * 4) bits++;
+  while (1 << bits < count * 4) bits++;
   const size = 1 << bits;
   const table: PatternTable = {
     patterns,
@@ -88,14 +97,17 @@ export function buildPatternTable(patterns: readonly RawPattern[]): PatternTable
     strideInBytes: strideFor(patterns),
     filter: new Int32Array(2048),
   };
-  for (const [key, i, j] of words) {
-    const top = Math.imul(key, MULTIPLIER) >>> 16;
-    table.filter[top >>> 5] |= 1 << (top & 31);
-    let h = Math.imul(key, MULTIPLIER) >>> table.shift;
-    while (table.ref[h] !== 0) h = (h + 1) & table.mask;
-    table.key[h] = key;
-    table.ref[h] = i + 1;
-    table.at[h] = j;
+  const { key: slotKey, ref, at, filter, mask, shift } = table;
+  for (let w = 0; w < count; w++) {
+    const key = keys[w];
+    const product = Math.imul(key, MULTIPLIER);
+    const top = product >>> 16;
+    filter[top >>> 5] |= 1 << (top & 31);
+    let h = product >>> shift;
+    while (ref[h] !== 0) h = (h + 1) & mask;
+    slotKey[h] = key;
+    ref[h] = owners[w] + 1;
+    at[h] = offsets[w];
   }
   return table;
 }

@@ -131,71 +131,128 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   const lookBehindInBytes = roundUp(Math.max(longestPrefix(patterns), hprof ? 8 : 0));
   const chunkSizeInBytes = Math.floor((bufferSize - marginInBytes - lookBehindInBytes) / strideInBytes) * strideInBytes;
 
-  // Pass 2: occurrences of every raw form, over the whole file, in chunks that start stride-aligned.
-  const occurrences: Array<{ offset: number; pattern: number; encoded: boolean }> = [];
+  const radii = host.deep ? DEEP_RADII : DEFAULT_RADII;
+  // Read around each occurrence as far as its key's tests reach: an RSA modulus's primes are
+  // within ±64 KiB, a scalar's allocation within ±32 KiB, ±256 KiB of Java words.
+  const reachOf = (o: VerifyOccurrence) =>
+    targets[o.target].type === 'rsa' ? Math.max(radii.prime, radii.primeUnaligned) : Math.max(radii.scalar, radii.scalarUnaligned, o.form === 'raw-words' ? radii.scalarFromWords : 0);
+  // Where candidate tests are dense: within ±scalarNear of an EC or Ed25519/X25519 value every
+  // aligned window is a derivation (30 to 60 µs; thousands in random-looking memory), within
+  // ±primeUnaligned of a modulus held big-endian outside DER every byte offset is a candidate.
+  const denseReachOf = (o: VerifyOccurrence) =>
+    targets[o.target].type === 'rsa' ? (o.form === 'raw-be' && !o.encoded ? radii.primeUnaligned : 0) : Math.max(radii.scalarNear, radii.scalarUnaligned);
+  /** No occurrence's neighbourhood reaches further than this from it. */
+  const farthest = Math.max(radii.prime, radii.primeUnaligned, radii.scalar, radii.scalarUnaligned, radii.scalarFromWords, radii.scalarNear) + Math.max(0, ...patterns.map((p) => p.bytes.length));
+  const everywhere = host.deep ? targets.flatMap((t, i) => (t.type === 'rsa' ? [i] : [])) : [];
+  const widest = 2 * 1024 + 8; // the longest candidate window (a prime of a 16384-bit modulus is 1024 bytes)
+  const largestStep = bufferSize - widest - lookBehindOfWindows;
+  const zeros = host.zeroPages ?? new ZeroPages();
+
+  // Pass 2 finds the occurrences of every raw form over the whole file, in chunks that start
+  // stride-aligned; the candidate tests around them start as soon as every occurrence that can
+  // reach their piece of the file is known (all chunks before it done), between the chunks'
+  // tasks, not after the last of them: one phase's idle workers and long tail are the other's.
+  // Which occurrences are kept, and so which bytes are tested, does not depend on when.
+  const chunkCount = Math.ceil(host.size / chunkSizeInBytes);
+  const chunkOccurrences: Array<Array<{ offset: number; pattern: number; encoded: boolean }> | undefined> = new Array(chunkCount);
   const arrayMatches: Array<RawMatch & { offset: number }> = [];
   const inFlight: Promise<void>[] = [];
-  const zeros = host.zeroPages ?? new ZeroPages();
+  const results: Promise<Finding[]>[] = [];
+  /** Per key its first occurrences by offset (all under --deep): the ones whose neighbourhoods are searched. */
+  const kept: VerifyOccurrence[] = [];
+  const perTarget = new Map<number, number>();
+  const present = new Set<number>();
+  /** Chunks [0, settledChunks) are done and their occurrences taken, in order. */
+  let settledChunks = 0;
+  /** Candidate tests are planned for [0, plannedTo). */
+  let plannedTo = 0;
   // A failed task fails the search, after the tasks in flight settle: a rejection left waiting
   // while the loop waits for a slot would be unhandled (the process would die with exit code 1).
   let failure: { error: unknown } | undefined;
-  for (let offset = 0; offset < host.size && !host.signal?.aborted && !failure; offset += chunkSizeInBytes) {
+
+  const settle = () => {
+    while (settledChunks < chunkCount && chunkOccurrences[settledChunks] !== undefined) {
+      for (const o of chunkOccurrences[settledChunks]!) {
+        const p = patterns[o.pattern];
+        present.add(p.target);
+        const count = perTarget.get(p.target) ?? 0;
+        perTarget.set(p.target, count + 1);
+        if (host.deep || count < maximumOccurrencesPerKey) kept.push({ target: p.target, start: o.offset, length: p.bytes.length, form: p.form, encoded: o.encoded });
+      }
+      chunkOccurrences[settledChunks++] = [];
+    }
+    // Every occurrence that starts before the first chunk not done is known; none after it reaches back past `farthest`.
+    const known = settledChunks >= chunkCount ? host.size : settledChunks * chunkSizeInBytes;
+    plan(known >= host.size ? host.size : Math.max(0, known - farthest));
+  };
+  /** The candidate tests of [plannedTo, to): the kept neighbourhoods there, in pieces, dense ones first. */
+  const plan = (to: number) => {
+    if (to <= plannedTo || failure || host.signal?.aborted) return;
+    const from = plannedTo;
+    plannedTo = to;
+    const clip = (ranges: Array<[number, number]>) => mergedRanges(ranges).flatMap(([a, b]): Array<[number, number]> => (Math.max(a, from) < Math.min(b, to) ? [[Math.max(a, from), Math.min(b, to)]] : []));
+    const spans = clip([...(everywhere.length > 0 ? [[0, host.size] as [number, number]] : []), ...kept.map((o): [number, number] => [Math.max(0, o.start - reachOf(o)), Math.min(host.size, o.start + o.length + reachOf(o))])]);
+    const dense = clip(kept.flatMap((o): Array<[number, number]> => (denseReachOf(o) > 0 ? [[Math.max(0, o.start - denseReachOf(o)), Math.min(host.size, o.start + o.length + denseReachOf(o))]] : [])));
+    const pieces: Array<{ from: number; to: number; dense: boolean }> = [];
+    const split = (a: number, b: number, isDense: boolean) => {
+      // A neighbourhood is split among the workers, so that its candidate tests do not run in
+      // one task while the other workers wait; dense parts in small pieces, handed out first
+      // (left in the queue's tail, one of them kept a worker busy 35 ms after the other was done).
+      const step = Math.min(largestStep, Math.max(isDense ? minimumDensePieceInBytes : minimumVerifyPieceInBytes, Math.ceil((b - a) / verifyPiecesPerSpan)));
+      for (let x = a; x < b; x += step) pieces.push({ from: x, to: Math.min(b, x + step), dense: isDense });
+    };
+    for (const [a, b] of spans) {
+      let at = a;
+      for (const [da, db] of dense) {
+        if (db <= at || da >= b) continue;
+        if (da > at) split(at, da, false);
+        split(Math.max(da, at), Math.min(db, b), true);
+        at = Math.min(db, b);
+      }
+      if (at < b) split(at, b, false);
+    }
+    for (const piece of [...pieces.filter((q) => q.dense), ...pieces.filter((q) => !q.dense)]) {
+      const tested = verifyWindow(host, targets, kept, radii, everywhere, piece.from, piece.to, Math.min(host.size, piece.to + widest), zeros);
+      results.push(tested.catch((error: unknown) => ((failure ??= { error }), [])));
+    }
+  };
+
+  for (let chunk = 0; chunk < chunkCount && !host.signal?.aborted && !failure; chunk++) {
+    const offset = chunk * chunkSizeInBytes;
     const readFrom = Math.max(0, offset - lookBehindInBytes);
     const readTo = Math.min(host.size, offset + chunkSizeInBytes + marginInBytes);
-    if (zeros.covers(readFrom, readTo)) continue;
+    if (zeros.covers(readFrom, readTo)) {
+      chunkOccurrences[chunk] = [];
+      settle();
+      continue;
+    }
     const bodyStart = offset - readFrom;
     const bodyLength = Math.max(0, Math.min(chunkSizeInBytes, readTo - offset));
     const raw: RawTask = { step: 'occurrences', offset: readFrom, bodyStart, setId, patterns, ...(hprof ? { hprofTargets: [...targets] } : {}) };
     // A slot before planning on: a 20 GB file is not a queue of 2,500 tasks.
     await host.slots.acquire();
     inFlight.push(
-      runInSlot(host, readFrom, readTo, { bodyLength, detectorIds: [], raw }, zeros.within(readFrom, readTo)).then((result) => {
-        occurrences.push(...(result.raw?.occurrences ?? []));
-        for (const m of result.raw?.matches ?? []) arrayMatches.push({ ...m, offset: readFrom + m.start });
-      }, (error: unknown) => void (failure ??= { error })),
+      runInSlot(host, readFrom, readTo, { bodyLength, detectorIds: [], raw }, zeros.within(readFrom, readTo)).then(
+        (result) => {
+          chunkOccurrences[chunk] = (result.raw?.occurrences ?? []).sort((x, y) => x.offset - y.offset || x.pattern - y.pattern);
+          for (const m of result.raw?.matches ?? []) arrayMatches.push({ ...m, offset: readFrom + m.start });
+          settle();
+        },
+        (error: unknown) => void (failure ??= { error }),
+      ),
     );
   }
   await Promise.all(inFlight);
   if (failure) throw failure.error;
-  occurrences.sort((a, b) => a.offset - b.offset || a.pattern - b.pattern);
   if (host.signal?.aborted) return [];
+  settle();
+  const tested = (await Promise.all(results)).flat();
+  if (failure) throw (failure as { error: unknown }).error;
   // A derived point (curve guessed) counts only where it occurs in the file.
-  const present = new Set(occurrences.map((o) => patterns[o.pattern].target));
   const searched = (i: number) => !(targets[i].type === 'ec' && (targets[i] as { derived?: boolean }).derived) || present.has(i);
-
-  // Neighbourhoods: per key its first occurrences (all under --deep), merged into windows.
-  const perTarget = new Map<number, number>();
-  const kept = occurrences
-    .map((o): VerifyOccurrence => ({ target: patterns[o.pattern].target, start: o.offset, length: patterns[o.pattern].bytes.length, form: patterns[o.pattern].form, encoded: o.encoded }))
-    .filter((o) => {
-      const count = perTarget.get(o.target) ?? 0;
-      perTarget.set(o.target, count + 1);
-      return host.deep || count < maximumOccurrencesPerKey;
-    });
-  const radii = host.deep ? DEEP_RADII : DEFAULT_RADII;
-  // Read around each occurrence as far as its key's tests reach: an RSA modulus's primes are
-  // within ±64 KiB, a scalar's allocation within ±32 KiB, ±256 KiB of Java words.
-  const reachOf = (o: VerifyOccurrence) =>
-    targets[o.target].type === 'rsa' ? Math.max(radii.prime, radii.primeUnaligned) : Math.max(radii.scalar, radii.scalarUnaligned, o.form === 'raw-words' ? radii.scalarFromWords : 0);
-  const everywhere = host.deep ? targets.flatMap((t, i) => (t.type === 'rsa' && searched(i) ? [i] : [])) : [];
-  const spans: Array<[number, number]> = everywhere.length > 0 ? [[0, host.size]] : [];
-  for (const o of kept) spans.push([Math.max(0, o.start - reachOf(o)), Math.min(host.size, o.start + o.length + reachOf(o))]);
-  const merged = mergedRanges(spans);
-  const widest = 2 * 1024 + 8; // the longest candidate window (a prime of a 16384-bit modulus is 1024 bytes)
-  const largestStep = bufferSize - widest - lookBehindOfWindows;
-  const results: Promise<Finding[]>[] = [];
-  for (const [from, to] of merged) {
-    // A neighbourhood is split among the workers: its candidate tests (an EC derivation is 30
-    // to 60 µs, and thousands sit within ±8 KiB of a point in random-looking memory) would
-    // otherwise run in one task while the other workers wait.
-    const step = Math.min(largestStep, Math.max(minimumVerifyPieceInBytes, Math.ceil((to - from) / verifyPiecesPerSpan)));
-    for (let a = from; a < to; a += step) {
-      if (host.signal?.aborted) break;
-      const b = Math.min(to, a + step);
-      results.push(verifyWindow(host, targets, kept, radii, everywhere, a, b, Math.min(host.size, b + widest), zeros));
-    }
-  }
-  return [...arrayMatches.filter((m) => searched(m.target)).map((m) => rawFinding(host.path, targets[m.target], m, m.offset)), ...(await Promise.all(results)).flat()];
+  return [...arrayMatches.filter((m) => searched(m.target)).map((m) => rawFinding(host.path, targets[m.target], m, m.offset)), ...tested].sort(
+    (x, y) => x.offset - y.offset || x.length - y.length || x.kind.localeCompare(y.kind) || (x.fingerprint ?? '').localeCompare(y.fingerprint ?? '') || (x.encoding ?? '').localeCompare(y.encoding ?? ''),
+  );
 }
 
 /**
@@ -228,7 +285,9 @@ export function mergedRanges(ranges: ReadonlyArray<readonly [number, number]>): 
 const lookBehindOfWindows = 8;
 /** A neighbourhood's candidate tests go to this many tasks, each of at least 8 KiB of candidates (each reads its piece plus 2 KiB). */
 const verifyPiecesPerSpan = 16;
-const minimumVerifyPieceInBytes = 8 * 1024;
+const minimumVerifyPieceInBytes = 32 * 1024;
+/** Where candidates are dense (see searchRawKeys) pieces may be as small as this. */
+const minimumDensePieceInBytes = 2 * 1024;
 
 async function verifyWindow(host: RawSearchHost, targets: readonly RawTarget[], occurrences: VerifyOccurrence[], radii: Radii, everywhere: number[], from: number, to: number, readTo: number, zeros: ZeroPages): Promise<Finding[]> {
   const base = Math.max(0, from - lookBehindOfWindows);

@@ -460,3 +460,63 @@ describe('garbage in, nothing out', () => {
     expect(verifyCandidates(bytes, { offset: 0, candidateEnd: bytes.length, targets, occurrences, radii: DEFAULT_RADII, everywhere: [] })).toEqual([]);
   }, 60_000);
 });
+
+describe('candidate tests planned while the occurrence search runs', () => {
+  test('occurrence tasks finishing in any order (random delays): the same findings, each once, at the exact offsets', async () => {
+    const { default: scanChunk } = await import('../../src/pool/worker.js');
+    const { openSync, closeSync } = await import('node:fs');
+    const MiB = 1 << 20;
+    const size = 24 * MiB;
+    // Zeros with random islands around the plants, spread over many 1 MiB chunks: RSA primes
+    // near its modulus (two places), the EC scalar near its x coordinate, each as limbs.
+    const bytes = Buffer.alloc(size);
+    for (const island of [MiB, 7 * MiB, 15 * MiB, 21 * MiB]) pseudoRandomBytes(512 * 1024, island).copy(bytes, island);
+    const plants: Plant[] = [
+      { at: MiB + 1000, bytes: spki(rsa) },
+      { at: MiB + 4000, bytes: spki(ec) },
+      { at: 7 * MiB + 65_536, bytes: inForm(jwkMember(rsa, 'n'), 'raw-le') },
+      { at: 7 * MiB + 65_536 + 40_000, bytes: inForm(jwkMember(rsa, 'p'), 'raw-le') },
+      { at: 15 * MiB + 200_000, bytes: inForm(jwkMember(ec, 'x'), 'raw-le') },
+      { at: 15 * MiB + 200_000 - 4096, bytes: inForm(jwkMember(ec, 'd'), 'raw-le') },
+      { at: 21 * MiB + 300_000, bytes: inForm(jwkMember(rsa, 'n'), 'raw-le') },
+      { at: 21 * MiB + 300_000 - 60_000, bytes: inForm(jwkMember(rsa, 'q'), 'raw-le') },
+    ];
+    for (const p of plants) p.bytes.copy(bytes, p.at);
+    const file = tree.put('pipelined.bin', bytes);
+    const targets = [...collectPublics(new Uint8Array(spki(rsa)), spki(rsa).length), ...collectPublics(new Uint8Array(spki(ec)), spki(ec).length)].map((v) => toTarget(v)!);
+    const fd = openSync(file, 'r');
+    try {
+      const next = prng(41);
+      const steps: string[] = [];
+      const search = async (delayed: boolean) => {
+        steps.length = 0;
+        const host = {
+          path: file,
+          handle: { fd } as FileHandle,
+          size,
+          slots: new Slots(5),
+          bufferSizeInBytes: MiB + 65_536,
+          deep: false,
+          run: async (task: ChunkTask): Promise<ChunkResult> => {
+            if (delayed) await new Promise((resolve) => setTimeout(resolve, Math.floor(next() * 4)));
+            steps.push(task.raw!.step);
+            return scanChunk(task);
+          },
+        };
+        return (await searchRawKeys(host, targets)).map((f) => [f.offset, f.length, f.kind, f.encoding, f.fingerprint]);
+      };
+      const inOrder = await search(false);
+      expect(inOrder).toEqual([
+        [7 * MiB + 65_536 + 40_000, 128, 'rsa-private-key', 'raw-le', fingerprintOf(rsa)],
+        [15 * MiB + 200_000 - 4096, 32, 'ec-private-key', 'raw-le', fingerprintOf(ec)],
+        [21 * MiB + 300_000 - 60_000, 128, 'rsa-private-key', 'raw-le', fingerprintOf(rsa)],
+      ]);
+      // The tests around the first plants ran before the search reached the last chunks.
+      expect(steps.indexOf('verify')).toBeGreaterThan(0);
+      expect(steps.indexOf('verify')).toBeLessThan(steps.lastIndexOf('occurrences'));
+      for (let round = 0; round < 3; round++) expect(await search(true)).toEqual(inOrder);
+    } finally {
+      closeSync(fd);
+    }
+  }, 60_000);
+});
