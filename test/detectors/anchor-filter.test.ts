@@ -15,6 +15,16 @@ function naive(haystack: Uint8Array, needle: Buffer): number[] {
   return out;
 }
 
+/** Copies `whole` into the pinned `view` in pieces of `piece()` bytes, as reads fill a chunk, advancing the search after each piece `advanceAt` allows. */
+function fillInPieces(view: Uint8Array, whole: Uint8Array, search: { advance(filled: number): void }, piece: () => number, advanceAt: (filled: number) => boolean = () => true): void {
+  for (let filled = 0; filled < whole.length; ) {
+    const to = Math.min(whole.length, filled + piece());
+    view.set(whole.subarray(filled, to), filled);
+    filled = to;
+    if (advanceAt(filled)) search.advance(filled);
+  }
+}
+
 /** Every anchor of every detector, the opt-in ones included (29 distinct needles of 2 to 40 bytes). */
 const allNeedles = [...new Set(detectors.flatMap((d) => d.anchors ?? []))];
 
@@ -93,13 +103,8 @@ describe('the SIMD anchor filter', () => {
       withPinnedChunk(whole.length, (view) => {
         const search = anchorSearchWhileFilling(view, allNeedles);
         // Pieces of random sizes, from a byte to 300 KB, as short reads give them.
-        for (let filled = 0; filled < whole.length; ) {
-          const piece = round === 0 ? 1 + Math.floor(next() * 300_000) : round === 1 ? 4096 : 1 + Math.floor(next() * 50);
-          const to = Math.min(whole.length, filled + piece);
-          view.set(whole.subarray(filled, to), filled);
-          filled = to;
-          if (round < 2 || filled % 997 < 50) search.advance(filled);
-        }
+        const piece = () => (round === 0 ? 1 + Math.floor(next() * 300_000) : round === 1 ? 4096 : 1 + Math.floor(next() * 50));
+        fillInPieces(view, whole, search, piece, (filled) => round < 2 || filled % 997 < 50);
         const found = search.finish(whole.length);
         for (const needle of allNeedles) expect(Array.from(found.get(needle)!)).toEqual(naive(whole, needle));
       });
@@ -182,13 +187,7 @@ describe('the zero pages the filter saw (what the raw search does not read again
     for (const round of [0, 1, 2]) {
       withPinnedChunk(whole.length, (view) => {
         const search = anchorSearchWhileFilling(view, allNeedles);
-        for (let filled = 0; filled < whole.length; ) {
-          const piece = round === 0 ? 1 + Math.floor(next() * 300_000) : round === 1 ? 4096 : 1 + Math.floor(next() * 5000);
-          const to = Math.min(whole.length, filled + piece);
-          view.set(whole.subarray(filled, to), filled);
-          filled = to;
-          search.advance(filled);
-        }
+        fillInPieces(view, whole, search, () => (round === 0 ? 1 + Math.floor(next() * 300_000) : round === 1 ? 4096 : 1 + Math.floor(next() * 5000)));
         search.finish(whole.length);
         expect(search.zeroPages()).toEqual(expected);
         expect(search.onlyZeros()).toBe(false);
