@@ -166,6 +166,8 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   let settledChunks = 0;
   /** Candidate tests are planned for [0, plannedTo). */
   let plannedTo = 0;
+  /** Kept occurrences before this one reach no byte at or after plannedTo (planning stays linear in them). */
+  let firstReaching = 0;
   // A failed task fails the search, after the tasks in flight settle: a rejection left waiting
   // while the loop waits for a slot would be unhandled (the process would die with exit code 1).
   let failure: { error: unknown } | undefined;
@@ -190,9 +192,11 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
     if (to <= plannedTo || failure || host.signal?.aborted) return;
     const from = plannedTo;
     plannedTo = to;
+    while (firstReaching < kept.length && kept[firstReaching].start + farthest <= from) firstReaching++;
+    const reaching = kept.slice(firstReaching);
     const clip = (ranges: Array<[number, number]>) => mergedRanges(ranges).flatMap(([a, b]): Array<[number, number]> => (Math.max(a, from) < Math.min(b, to) ? [[Math.max(a, from), Math.min(b, to)]] : []));
-    const spans = clip([...(everywhere.length > 0 ? [[0, host.size] as [number, number]] : []), ...kept.map((o): [number, number] => [Math.max(0, o.start - reachOf(o)), Math.min(host.size, o.start + o.length + reachOf(o))])]);
-    const dense = clip(kept.flatMap((o): Array<[number, number]> => (denseReachOf(o) > 0 ? [[Math.max(0, o.start - denseReachOf(o)), Math.min(host.size, o.start + o.length + denseReachOf(o))]] : [])));
+    const spans = clip([...(everywhere.length > 0 ? [[0, host.size] as [number, number]] : []), ...reaching.map((o): [number, number] => [Math.max(0, o.start - reachOf(o)), Math.min(host.size, o.start + o.length + reachOf(o))])]);
+    const dense = clip(reaching.flatMap((o): Array<[number, number]> => (denseReachOf(o) > 0 ? [[Math.max(0, o.start - denseReachOf(o)), Math.min(host.size, o.start + o.length + denseReachOf(o))]] : [])));
     const pieces: Array<{ from: number; to: number; dense: boolean }> = [];
     const split = (a: number, b: number, isDense: boolean) => {
       // A neighbourhood is split among the workers, so that its candidate tests do not run in
@@ -212,7 +216,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
       if (at < b) split(at, b, false);
     }
     for (const piece of [...pieces.filter((q) => q.dense), ...pieces.filter((q) => !q.dense)]) {
-      const tested = verifyWindow(host, targets, kept, radii, everywhere, piece.from, piece.to, Math.min(host.size, piece.to + widest), zeros);
+      const tested = verifyWindow(host, targets, reaching, radii, everywhere, piece.from, piece.to, Math.min(host.size, piece.to + widest), zeros);
       results.push(tested.catch((error: unknown) => ((failure ??= { error }), [])));
     }
   };
