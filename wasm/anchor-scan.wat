@@ -12,7 +12,6 @@
 ;; Memory layout (addresses chosen by the caller, see anchor-filter.ts):
 ;;   0..95     nibble tables lo0 hi0 lo1 hi1 lo2 hi2 (16 bytes each)
 ;;   96..111   scratch: the lane masks of a block with candidates
-;;   120       set to 1 when a page with a non-zero byte was scanned
 ;;   pageMap   one byte per 4 KiB page of the haystack (from its start), set to 1 by `scan` when
 ;;             a non-zero byte of that page was scanned: the caller clears it per haystack, and
 ;;             the pages still 0 after every position was scanned are all zeros
@@ -80,8 +79,6 @@
 
         (if (v128.any_true (local.get $any))
           (then
-            ;; Seen: a non-zero byte (the caller clears the flag at 120 per chunk).
-            (i32.store8 offset=120 (i32.const 0) (i32.const 1))
             ;; This page is not all zeros (a page scanned in parts is zeros only if every part is).
             (i32.store8 (i32.add (local.get $pageMap) (i32.shr_u (local.get $i) (i32.const 12))) (i32.const 1))
             (local.set $w (local.get $i))

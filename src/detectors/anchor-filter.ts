@@ -32,8 +32,6 @@ interface Engine {
 const bucketCount = 8;
 const fingerprintLength = 3;
 // The memory layout wasm/anchor-scan.wat documents.
-/** Set to 1 by `scan` when it meets a page with a non-zero byte. */
-const nonZeroFlagAddress = 120;
 /** Where a call leaves its output pointer. */
 const outPointerAddress = 124;
 const bucketsAddress = 128;
@@ -371,21 +369,17 @@ function longestRun(ref: Int32Array): number {
   return longest;
 }
 
-/**
- * Clears the module's "a non-zero byte was scanned" flag (wasm/anchor-scan.wat, address 120) and
- * its page map for a haystack of `length` bytes.
- */
-export function clearNonZeroSeen(length = 0): void {
+/** Clears the module's page map (wasm/anchor-scan.wat) for a haystack of `length` bytes. */
+export function clearPageMap(length: number): void {
   const wasm = loadEngine();
   if (!wasm) return;
   const memory = new Uint8Array(wasm.memory.buffer);
-  memory[nonZeroFlagAddress] = 0;
   memory.fill(0, pageMapAddress, pageMapAddress + Math.min(pageMapLength, Math.ceil(length / pageInBytes)));
 }
 
 /**
  * The runs of 4 KiB pages (from the haystack's start; the last one may be short) of bytes
- * [0, length) in which the filter met no non-zero byte since clearNonZeroSeen(length), as
+ * [0, length) in which the filter met no non-zero byte since clearPageMap(length), as
  * [start, end) byte pairs: all zeros, if every position of [0, length) was scanned. Empty without the module.
  */
 export function zeroPagesSeen(length: number): number[] {
@@ -401,10 +395,4 @@ export function zeroPagesSeen(length: number): number[] {
     page = end === -1 ? -1 : map.indexOf(0, end);
   }
   return runs;
-}
-
-/** Whether a scan since clearNonZeroSeen() met a non-zero byte; true without the module. */
-export function nonZeroSeen(): boolean {
-  const wasm = loadEngine();
-  return !wasm || new Uint8Array(wasm.memory.buffer)[nonZeroFlagAddress] !== 0;
 }
