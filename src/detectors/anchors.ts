@@ -132,7 +132,7 @@ export function anchorSearchWhileFilling(
   let zeroPages: number[] = [];
   if (plan) clearPageMap(buffer.length);
   return {
-    /** After finish(): the bytes were all zeros (a hole of a sparse core); taken then, before other searches reuse the module's flag. */
+    /** After finish(): the bytes were all zeros (a hole of a sparse core); read off the page map then, before other searches reuse it. */
     onlyZeros: () => onlyZeros,
     /** After finish(): [start, end) pairs of the zero pages' runs (empty when the JS search ran: then nothing is known). */
     zeroPages: () => zeroPages,

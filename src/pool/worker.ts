@@ -102,7 +102,7 @@ function scanTask(task: ChunkTask): ChunkResult {
     return undefined;
   };
   if (task.read) {
-    const range = readRange(task.read, task.length, follow, task.raw !== undefined, task.raw?.step === 'occurrences' && !task.raw.hprofTargets ? zeroEdgeOf(task.raw.patterns) : undefined);
+    const range = readRange(task.read, task.length, follow, task.raw !== undefined, task.raw?.step === 'occurrences' && !task.raw.hprofTargets ? tableFor(task.raw).zeroReachInBytes : undefined);
     if (range.readError && task.raw) return { matches: [], failures: [], length: range.bytes.length, bodyLength: 0, readError: range.readError };
     ({ bytes, readError } = range);
     if (range.before) before = range.before;
@@ -154,23 +154,9 @@ let own = new Uint8Array(0);
  * Bytes [position, position + length) of the file (fewer at its end), and the `behind` bytes
  * before them for a detector's look-behind, in one read: into the anchor search's memory,
  * pinned until the task ends (a worker runs one task at a time). `follow` makes a search over
- * the chunk's bytes (past the look-behind) that is advanced after each piece read.
- */
-/**
- * An occurrence search looks at the known zeros of its chunk only where a pattern that starts
- * or ends beside them reaches in (its words inside them are not probed; a candidate's compare
- * and its encoded prefix reach at most this far): only these edges of a zero range are filled,
- * not the whole range (filling them was a fifth of the pass's time on the bench's dump).
- */
-function zeroEdgeOf(patterns: ReadonlyArray<{ bytes: Uint8Array; encodedPrefix?: Uint8Array }>): number {
-  let longest = 0;
-  for (const p of patterns) longest = Math.max(longest, p.bytes.length + (p.encodedPrefix?.length ?? 0));
-  return longest + 8;
-}
-
-/**
- * `zeroEdge`: fill only this many bytes at either end of each known zero range (the rest keeps
- * whatever the buffer held: for a reader that does not look there, see zeroEdgeOf).
+ * the chunk's bytes (past the look-behind) that is advanced after each piece read. `zeroEdge`:
+ * of each known zero range fill only this many bytes at either end (the rest keeps whatever
+ * the buffer held: for an occurrence search, which looks no further in; PatternTable.zeroReachInBytes).
  */
 function readRange(read: NonNullable<ChunkTask['read']>, length: number, follow: (chunk: Uint8Array) => { advance(filled: number): void } | undefined, raw = false, zeroEdge?: number): { bytes: Uint8Array; before?: Uint8Array; readError?: ChunkResult['readError'] } {
   const behind = Math.min(read.behind ?? 0, read.position);
