@@ -12,7 +12,10 @@ import { gzipSync } from 'node:zlib';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { scan } from '../dist/index.js';
-import { dataRuns, maximumHeldInBytes, minimumHoleInBytes, Spool } from '../dist/input/spool.js';
+import { dataRuns, dataRunsAround, maximumHeldInBytes, minimumHoleInBytes, Spool } from '../dist/input/spool.js';
+import { anchorSearchWhileFilling } from '../dist/detectors/anchors.js';
+import { detectors } from '../dist/detectors/index.js';
+import { prng } from './helpers/random.js';
 import { jsonlFindings, runCli, spawnCli } from './helpers/cli.js';
 import { fingerprintOf, pkcs8Pem, pseudoRandomBytes } from './helpers/keys.js';
 import { piecesOf, rawOf, type Found } from './helpers/raw-findings.js';
@@ -231,6 +234,7 @@ describe('the spool file', () => {
   });
 
   test('dataRuns: zero pages are left out only in runs of at least 32 KiB; a short zero run and a partial last page are data', () => {
+    const needles = [...new Set(detectors.flatMap((d) => d.anchors ?? []))];
     const KiB = 1024;
     expect(minimumHoleInBytes).toBe(32 * KiB);
     const at = (size: number, ...ones: number[]) => {
@@ -247,6 +251,23 @@ describe('the spool file', () => {
     // Only `length` bytes count; a hole at the start and one at the end.
     const c = at(200 * KiB, 40 * KiB + 1, 150 * KiB);
     expect(dataRuns(c, 100 * KiB)).toEqual([40 * KiB, 44 * KiB]);
+
+    // The same runs from the anchor filter's page map (what a worker hands the spool when the
+    // filter ran), for these buffers and for random patterns of zero pages and data.
+    const viaPageMap = (bytes: Uint8Array, length: number) => {
+      const search = anchorSearchWhileFilling(bytes, needles);
+      search.finish(bytes.length);
+      return dataRunsAround(search.zeroPages()!, length);
+    };
+    for (const [bytes, length] of [[at(64 * KiB), 64 * KiB], [at(16 * KiB), 16 * KiB], [at(64 * KiB, 0, 64 * KiB - 1), 64 * KiB], [b, b.length], [c, 100 * KiB]] as const) {
+      expect(viaPageMap(bytes, length)).toEqual(dataRuns(bytes, length));
+    }
+    const next = prng(91);
+    for (let round = 0; round < 20; round++) {
+      const bytes = new Uint8Array(64 * 4096 + Math.floor(next() * 4096));
+      for (let page = 0; page * 4096 < bytes.length; page += 1 + Math.floor(next() * 12)) bytes[page * 4096 + Math.floor(next() * 4096)] = 1;
+      expect(viaPageMap(bytes, bytes.length)).toEqual(dataRuns(bytes, bytes.length));
+    }
   });
 
   test('a spool file that cannot be removed is said, with its path (it holds the stream)', async (context) => {

@@ -118,7 +118,7 @@ export function anchorSearchWhileFilling(
   buffer: Uint8Array,
   needles: readonly Buffer[],
   engine: 'auto' | 'js' = 'auto',
-): { advance(filled: number): void; finish(length: number): Map<Buffer, Int32Array>; onlyZeros(): boolean; zeroPages(): number[] } {
+): { advance(filled: number): void; finish(length: number): Map<Buffer, Int32Array>; onlyZeros(): boolean; zeroPages(): number[] | undefined } {
   const { asked, searches } = prepare(needles);
   // One needle is memchr's job; for more, one SIMD pass looks for all of them at once.
   const plan = searches.length > 1 && engine === 'auto' ? filterPlanFor(searches) : undefined;
@@ -129,12 +129,12 @@ export function anchorSearchWhileFilling(
   /** Settled by finish(): every byte went through the SIMD filter, and all were zero. */
   let onlyZeros = false;
   /** Settled by finish() likewise: the runs of 4 KiB pages (from the buffer's start) that were all zeros. */
-  let zeroPages: number[] = [];
+  let zeroPages: number[] | undefined;
   if (plan) clearPageMap(buffer.length);
   return {
     /** After finish(): the bytes were all zeros (a hole of a sparse core); read off the page map then, before other searches reuse it. */
     onlyZeros: () => onlyZeros,
-    /** After finish(): [start, end) pairs of the zero pages' runs (empty when the JS search ran: then nothing is known). */
+    /** After finish(): [start, end) pairs of the zero pages' runs; undefined when the JS search ran (nothing is known then). */
     zeroPages: () => zeroPages,
     advance(filled) {
       // Windows whose needles may run past the bytes read so far wait for the next piece.

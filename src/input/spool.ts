@@ -52,6 +52,27 @@ export function dataRuns(bytes: Uint8Array, length: number): number[] {
   return runs;
 }
 
+/**
+ * dataRuns from what the anchor filter saw instead of the bytes: `zeroPages`, the runs of zero
+ * pages of the chunk ([start, end) pairs from its first byte, page-aligned; a run may end past
+ * `length`, in the chunk's margin). The same runs where the filter's pages are the chunk's; a
+ * page that holds the body's end and a non-zero margin byte counts as data (written, which is
+ * never wrong).
+ */
+export function dataRunsAround(zeroPages: readonly number[], length: number): number[] {
+  const runs: number[] = [];
+  let dataFrom = 0;
+  for (let i = 0; i + 1 < zeroPages.length && zeroPages[i] < length; i += 2) {
+    const from = zeroPages[i];
+    const to = Math.min(length, zeroPages[i + 1]);
+    if (to - from < minimumHoleInBytes) continue;
+    if (from > dataFrom) runs.push(dataFrom, from);
+    dataFrom = to;
+  }
+  if (length > dataFrom) runs.push(dataFrom, length);
+  return runs;
+}
+
 // A failpoint for the test suite: the second write fails as a full disk would.
 const fault = process.env.DUMPGUARD_TEST_FAULT;
 

@@ -8,7 +8,7 @@ import { pinChunkBuffer, unpinChunkBuffer } from '../detectors/anchor-filter.js'
 import { runnableDetectors } from '../detectors/index.js';
 import { describeError } from '../errors.js';
 import { readFullSync, type ReadError } from '../input/chunker.js';
-import { dataRuns } from '../input/spool.js';
+import { dataRuns, dataRunsAround } from '../input/spool.js';
 import { chunkEntropy, type ChunkEntropy } from '../entropy-profile.js';
 import { collectPublics } from '../raw/collect.js';
 import { runRawTask, tableFor, type RawResult, type RawTask } from '../raw/task.js';
@@ -131,8 +131,8 @@ function scanTask(task: ChunkTask): ChunkResult {
   }
   const result: ChunkResult = { buffer: task.buffer, length: bytes.length, bodyLength, matches, failures, ...(readError ? { readError } : {}), ...(search?.onlyZeros() ? { zeros: true } : {}) };
   if (task.detectorIds.includes('raw')) {
-    const zeroPages = search?.zeroPages() ?? [];
-    if (zeroPages.length > 0 && !result.zeros) result.zeroPages = zeroPages;
+    const zeroPages = search?.zeroPages();
+    if (zeroPages && zeroPages.length > 0 && !result.zeros) result.zeroPages = zeroPages;
     try {
       result.publics = collectPublics(bytes, bodyLength, anchors);
     } catch (error) {
@@ -140,7 +140,11 @@ function scanTask(task: ChunkTask): ChunkResult {
     }
   }
   if (task.profileOffset !== undefined) result.entropy = chunkEntropy(bytes, bodyLength, task.profileOffset);
-  if (task.spool) result.dataRuns = dataRuns(bytes, bodyLength);
+  if (task.spool) {
+    // The anchor filter saw the zero pages already; the byte comparisons only when it did not run.
+    const zeroPages = search?.zeroPages();
+    result.dataRuns = zeroPages ? dataRunsAround(zeroPages, bodyLength) : dataRuns(bytes, bodyLength);
+  }
   return result;
 }
 
