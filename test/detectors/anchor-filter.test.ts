@@ -223,13 +223,18 @@ describe('the zero pages the filter saw (what the raw search does not read again
     expect(zeroPageRuns(second)).toEqual([0, 147_456, 151_552, 200_000]);
   });
 
-  it('nothing is claimed when the JS search ran (one needle, or the JS engine): no runs', () => {
+  it('nothing is claimed when the JS search ran (one needle, or the JS engine): unknown, not "no zero pages"', () => {
     const zeros = Buffer.alloc(50_000);
     const js = anchorSearchWhileFilling(zeros, allNeedles, 'js');
     js.finish(zeros.length);
-    expect(js.zeroPages()).toEqual([]);
+    expect(js.zeroPages()).toBeUndefined();
+    expect(js.onlyZeros()).toBe(false);
     const one = anchorSearchWhileFilling(zeros, [allNeedles[0]]);
     one.finish(zeros.length);
-    expect(one.zeroPages()).toEqual([]);
+    expect(one.zeroPages()).toBeUndefined();
+    // The filter says so when it ran: a buffer with no zero page has none.
+    const full = anchorSearchWhileFilling(Buffer.alloc(50_000, 1), allNeedles);
+    full.finish(50_000);
+    expect(full.zeroPages()).toEqual([]);
   });
 });
