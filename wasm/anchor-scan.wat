@@ -276,6 +276,111 @@
     (i32.store offset=124 (i32.const 0) (local.get $out))
     (local.get $j))
 
+  ;; Candidate windows of the raw-key search (src/raw/verify.ts, keyWindows): the positions x
+  ;; = from, from + step, ... below `to` (the caller keeps x + width within the bytes) that are
+  ;; taken, a window of `width` bytes at each, and that pass the byte filters of a private
+  ;; integer; each is written as (x, 0). A position is taken when takeAlign is not 0 and
+  ;; (phase + x) is a multiple of it (phase: the absolute offset of data, mod 8), or when
+  ;; `elements` is not 0 and the 8 bytes before x are an allocation header of this window:
+  ;;   a HotSpot array of `elements` elements: the count at x-4 after a non-zero word at x-8,
+  ;;     or the count at x-8 and four zero bytes at x-4;
+  ;;   with glibcSize not 0, a glibc malloc chunk of that size: (x-8) & ~7 = glibcSize, the
+  ;;     other 7 bytes zero.
+  ;; The filters read the integer's bytes in its form (0 big-endian; 1 little-endian; 2 32-bit
+  ;; words most significant first, each little-endian): its top byte at most topMax; with
+  ;; `prime`, a non-zero top byte, an odd lowest byte and top six bytes (as two 24-bit halves)
+  ;; at least (boundHi, boundLo); then at least distinctMin distinct values among the
+  ;; distinctCount bytes from x, counted with 256 i32 stamps at `seen` (cleared here). Stops
+  ;; early, before a position, when fewer than 8 output bytes are left; returns the position
+  ;; to resume from.
+  (func (export "keyWindows")
+    (param $data i32) (param $from i32) (param $to i32) (param $step i32) (param $phase i32)
+    (param $takeAlign i32) (param $elements i32) (param $glibcSize i32)
+    (param $width i32) (param $form i32) (param $topMax i32) (param $prime i32)
+    (param $boundHi i32) (param $boundLo i32) (param $distinctCount i32) (param $distinctMin i32)
+    (param $seen i32) (param $out i32) (param $outEnd i32)
+    (result i32)
+    (local $x i32) (local $p i32) (local $before i32) (local $twoBefore i32) (local $top i32)
+    (local $stamp i32) (local $k i32) (local $distinct i32) (local $slot i32)
+    (local.set $k (i32.const 0))
+    (loop $clear
+      (i32.store (i32.add (local.get $seen) (local.get $k)) (i32.const 0))
+      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+      (br_if $clear (i32.lt_u (local.get $k) (i32.const 1024))))
+    (local.set $x (local.get $from))
+    (block $done
+      (loop $positions
+        (br_if $done (i32.ge_s (local.get $x) (local.get $to)))
+        (if (i32.gt_s (i32.add (local.get $out) (i32.const 8)) (local.get $outEnd))
+          (then
+            (i32.store offset=124 (i32.const 0) (local.get $out))
+            (return (local.get $x))))
+        (local.set $p (i32.add (local.get $data) (local.get $x)))
+        (block $next
+          (block $taken
+            (br_if $taken (i32.and
+              (i32.ne (local.get $takeAlign) (i32.const 0))
+              (i32.eqz (i32.and (i32.add (local.get $phase) (local.get $x)) (i32.sub (local.get $takeAlign) (i32.const 1))))))
+            ;; Every header recognised ends in two zero bytes (a small count, padding, glibc's zeros).
+            (br_if $next (i32.or (i32.eqz (local.get $elements)) (i32.lt_s (local.get $x) (i32.const 8))))
+            (br_if $next (i32.or (i32.load8_u offset=0 (i32.sub (local.get $p) (i32.const 1))) (i32.load8_u offset=0 (i32.sub (local.get $p) (i32.const 2)))))
+            (local.set $before (i32.load offset=0 (i32.sub (local.get $p) (i32.const 4))))
+            (local.set $twoBefore (i32.load offset=0 (i32.sub (local.get $p) (i32.const 8))))
+            (br_if $taken (i32.and (i32.eq (local.get $before) (local.get $elements)) (i32.ne (local.get $twoBefore) (i32.const 0))))
+            (br_if $taken (i32.and (i32.eq (local.get $twoBefore) (local.get $elements)) (i32.eqz (local.get $before))))
+            (br_if $next (i32.eqz (local.get $glibcSize)))
+            (br_if $next (i32.or (local.get $before) (i32.and (local.get $twoBefore) (i32.const 0xffffff00))))
+            (br_if $next (i32.ne (i32.and (local.get $twoBefore) (i32.const 0xf8)) (local.get $glibcSize))))
+          ;; Taken: the integer's byte filters.
+          (local.set $top (i32.load8_u (call $keyByte (local.get $p) (local.get $width) (local.get $form) (i32.const 0))))
+          (br_if $next (i32.gt_u (local.get $top) (local.get $topMax)))
+          (if (local.get $prime)
+            (then
+              (br_if $next (i32.eqz (local.get $top)))
+              (br_if $next (i32.eqz (i32.and (i32.load8_u (call $keyByte (local.get $p) (local.get $width) (local.get $form) (i32.sub (local.get $width) (i32.const 1)))) (i32.const 1))))
+              (local.set $before (i32.or (i32.or (i32.shl (local.get $top) (i32.const 16))
+                (i32.shl (i32.load8_u (call $keyByte (local.get $p) (local.get $width) (local.get $form) (i32.const 1))) (i32.const 8)))
+                (i32.load8_u (call $keyByte (local.get $p) (local.get $width) (local.get $form) (i32.const 2)))))
+              (br_if $next (i32.lt_u (local.get $before) (local.get $boundHi)))
+              (if (i32.eq (local.get $before) (local.get $boundHi))
+                (then
+                  (local.set $before (i32.or (i32.or
+                    (i32.shl (i32.load8_u (call $keyByte (local.get $p) (local.get $width) (local.get $form) (i32.const 3))) (i32.const 16))
+                    (i32.shl (i32.load8_u (call $keyByte (local.get $p) (local.get $width) (local.get $form) (i32.const 4))) (i32.const 8)))
+                    (i32.load8_u (call $keyByte (local.get $p) (local.get $width) (local.get $form) (i32.const 5)))))
+                  (br_if $next (i32.lt_u (local.get $before) (local.get $boundLo)))))))
+          ;; Distinct byte values, stopping at distinctMin.
+          (local.set $stamp (i32.add (local.get $stamp) (i32.const 1)))
+          (local.set $distinct (i32.const 0))
+          (local.set $k (i32.const 0))
+          (block $counted
+            (loop $bytes
+              (br_if $next (i32.ge_u (local.get $k) (local.get $distinctCount)))
+              (local.set $slot (i32.add (local.get $seen) (i32.shl (i32.load8_u (i32.add (local.get $p) (local.get $k))) (i32.const 2))))
+              (if (i32.ne (i32.load (local.get $slot)) (local.get $stamp))
+                (then
+                  (i32.store (local.get $slot) (local.get $stamp))
+                  (local.set $distinct (i32.add (local.get $distinct) (i32.const 1)))
+                  (br_if $counted (i32.ge_u (local.get $distinct) (local.get $distinctMin)))))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br $bytes)))
+          (i32.store offset=0 (local.get $out) (local.get $x))
+          (i32.store offset=4 (local.get $out) (i32.const 0))
+          (local.set $out (i32.add (local.get $out) (i32.const 8))))
+        (local.set $x (i32.add (local.get $x) (local.get $step)))
+        (br $positions)))
+    (i32.store offset=124 (i32.const 0) (local.get $out))
+    (local.get $to))
+
+  ;; The address of the i-th most significant byte of a `width`-byte integer at p in `form`.
+  (func $keyByte (param $p i32) (param $width i32) (param $form i32) (param $i i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $form))
+      (then (i32.add (local.get $p) (local.get $i)))
+      (else
+        (if (result i32) (i32.eq (local.get $form) (i32.const 1))
+          (then (i32.sub (i32.add (local.get $p) (local.get $width)) (i32.add (local.get $i) (i32.const 1))))
+          (else (i32.add (local.get $p) (i32.sub (i32.add (i32.and (local.get $i) (i32.const -4)) (i32.const 3)) (i32.and (local.get $i) (i32.const 3)))))))))
+
   ;; Word classes for the entropy detector's word pass (src/detectors/entropy.ts): for each
   ;; group g of 32 words at `data` (groups [0, groups)), bit t of the i32 at zeroOut + 4g is
   ;; set when word 32g + t is non-zero, and of the i32 at textOut + 4g when it holds a byte

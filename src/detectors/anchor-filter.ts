@@ -27,6 +27,7 @@ interface Engine {
   probe(data: number, from: number, to: number, step: number, keys: number, refs: number, mask: number, shift: number, filter: number, out: number, outEnd: number, reserve: number): number;
   aesRelations(data: number, from: number, to: number, out: number, outEnd: number): number;
   wordClasses(data: number, groups: number, zeroOut: number, textOut: number): void;
+  keyWindows(data: number, from: number, to: number, step: number, phase: number, takeAlign: number, elements: number, glibcSize: number, width: number, form: number, topMax: number, prime: number, boundHi: number, boundLo: number, distinctCount: number, distinctMin: number, seen: number, out: number, outEnd: number): number;
 }
 
 const bucketCount = 8;
@@ -244,6 +245,42 @@ export function filterWordClasses(bytes: Uint8Array, wordStart: number, groups: 
     wasm.wordClasses(data + wordStart + 128 * g, count, outAddress, outAddress + 4 * classGroupsPerCall);
     onBits(g, zero, text, count);
   }
+  return true;
+}
+
+/** Which positions keyWindows takes and what their windows must pass (wasm/anchor-scan.wat documents each). */
+export interface KeyWindowScan {
+  step: number;
+  /** The absolute offset of bytes[0], mod 8. */
+  phase: number;
+  takeAlign: number;
+  elements: number;
+  glibcSize: number;
+  width: number;
+  /** 0 big-endian, 1 little-endian, 2 32-bit words most significant first. */
+  form: number;
+  topMax: number;
+  prime: boolean;
+  boundHi: number;
+  boundLo: number;
+  distinctCount: number;
+  distinctMin: number;
+}
+
+/** The stamps keyWindows counts distinct bytes with: the last 1 KiB of the output room. */
+const seenAddress = outAddress + outLength - 1024;
+
+/**
+ * Calls onWindow(x) for the positions x = from, from + step, ... below `to` of `bytes` that
+ * keyWindows (wasm/anchor-scan.wat) takes and passes, in order. False without the module: the
+ * caller does the same in JS (src/raw/verify.ts).
+ */
+export function filterKeyWindows(bytes: Uint8Array, from: number, to: number, scan: KeyWindowScan, onWindow: (x: number) => void): boolean {
+  const placed = inModule(bytes);
+  if (!placed) return false;
+  const { wasm, data } = placed;
+  const { step, phase, takeAlign, elements, glibcSize, width, form, topMax, prime, boundHi, boundLo, distinctCount, distinctMin } = scan;
+  untilDone(wasm, from, to, (at) => wasm.keyWindows(data, at, to, step, phase, takeAlign, elements, glibcSize, width, form, topMax, prime ? 1 : 0, boundHi, boundLo, distinctCount, distinctMin, seenAddress, outAddress, seenAddress), onWindow);
   return true;
 }
 

@@ -9,6 +9,7 @@
 //            public key first, the layout of Go's and BoringSSL's 64-byte private keys).
 // Cheap byte filters run first; BigInt and node:crypto only on what passes them.
 import { createECDH, createPrivateKey, createPublicKey, type ECDH } from 'node:crypto';
+import { filterKeyWindows, type KeyWindowScan } from '../detectors/anchor-filter.js';
 import { curveByName } from '../keys/ec.js';
 import { hexToBytes, type RawForm, type RawTarget } from './targets.js';
 
@@ -104,17 +105,73 @@ function neighbourhoodsFrom(occurrences: VerifyTask['occurrences'], target: numb
   return out;
 }
 
+/** What a window must pass before its costly test: cheap byte filters of a private integer. */
+export interface WindowFilter {
+  width: number;
+  form: RawForm;
+  /** The most significant byte is at most this (an EC order's top byte). */
+  topMax: number;
+  /** An RSA prime: a non-zero top byte, odd, and its top six bytes at least this bound's. */
+  primeBoundTop?: number;
+  /** At least distinctMin distinct values among the distinctCount bytes from the window's start (keys are random; pointers, text and padding are not). */
+  distinctCount: number;
+  distinctMin: number;
+}
+
 /**
- * Calls visit(x) for the aligned positions x (absolute offset + x divisible by align) in the
- * intervals where `width` bytes fit. A plain loop, not a generator: a generator's loop is
- * costly to optimize, and every worker optimizes it anew.
+ * Calls test(x) for the windows of `filter` at positions x of `bytes` (absolute offset
+ * offset + x) that are taken and pass the filter, in order: the positions of [from, to) on
+ * the grid of `step` (absolute multiples of it), taken when aligned to `takeAlign` (0: never)
+ * or when they start an allocation of the window's size in the form `headed` (allocationHeaded).
+ * The walk and the filters run in the WebAssembly module when it is loaded (a JS loop over
+ * the positions calling the test had the test inlined into it, and TurboFan spent 56 ms
+ * compiling that loop, twice, in every worker, for a pass of a few hundred milliseconds); the
+ * JS below does exactly the same otherwise (or with `inModule` false: tests compare the two).
  */
-function eachPosition(intervals: Interval[], align: number, offset: number, width: number, available: number, visit: (x: number) => void): void {
-  for (const [a, b] of intervals) {
-    const first = a + ((align - ((offset + a) % align)) % align);
-    const last = Math.min(b, available - width + 1);
-    for (let x = first; x < last; x += align) visit(x);
+export function eachWindow(bytes: Uint8Array, offset: number, from: number, to: number, step: number, takeAlign: number, headed: HeaderForm | undefined, filter: WindowFilter, test: (x: number) => void, inModule = true): void {
+  const first = from + ((step - ((offset + from) % step)) % step);
+  const last = Math.min(to, bytes.length - filter.width + 1);
+  if (first >= last) return;
+  const { width, form, topMax, primeBoundTop, distinctCount, distinctMin } = filter;
+  const scan: KeyWindowScan = {
+    step,
+    phase: offset % 8,
+    takeAlign,
+    elements: headed === undefined ? 0 : headed === 'raw-le' ? width : width / 4,
+    glibcSize: headed === 'raw-le' ? glibcChunkSize(width) : 0,
+    width,
+    form: form === 'raw-be' ? 0 : form === 'raw-le' ? 1 : 2,
+    topMax,
+    prime: primeBoundTop !== undefined,
+    boundHi: Math.floor((primeBoundTop ?? 0) / 2 ** 24),
+    boundLo: (primeBoundTop ?? 0) % 2 ** 24,
+    distinctCount,
+    distinctMin,
+  };
+  if (inModule && filterKeyWindows(bytes, first, last, scan, test)) return;
+  for (let x = first; x < last; x += step) {
+    const taken = (takeAlign !== 0 && (offset + x) % takeAlign === 0) || (headed !== undefined && (bytes[x - 1] | bytes[x - 2]) === 0 && allocationHeaded(bytes, x, width, headed));
+    if (taken && passes(bytes, x, filter)) test(x);
   }
+}
+
+/** The byte filters of eachWindow, in JS. */
+function passes(bytes: Uint8Array, x: number, filter: WindowFilter): boolean {
+  const { width, form, primeBoundTop } = filter;
+  const top = bytes[byteIndex(form, x, width, 0)];
+  if (top > filter.topMax) return false;
+  if (primeBoundTop !== undefined) {
+    if (top === 0 || !(bytes[byteIndex(form, x, width, width - 1)] & 1)) return false;
+    let six = 0;
+    for (let i = 0; i < 6; i++) six = six * 256 + bytes[byteIndex(form, x, width, i)];
+    if (six < primeBoundTop) return false;
+  }
+  return distinctAtLeast(bytes, x, filter.distinctCount, filter.distinctMin);
+}
+
+/** Every `align`-aligned window in the intervals. */
+function alignedWindows(bytes: Uint8Array, offset: number, intervals: Interval[], align: number, filter: WindowFilter, test: (x: number) => void): void {
+  for (const [a, b] of intervals) eachWindow(bytes, offset, a, b, align, 1, undefined, filter, test);
 }
 
 export function verifyCandidates(bytes: Uint8Array, task: VerifyTask): RawMatch[] {
@@ -166,22 +223,16 @@ function findPrimes(bytes: Uint8Array, offset: number, target: Extract<RawTarget
   const width = Math.ceil(Math.ceil(nBits / 2) / 8);
   // q = n / p < 2^(8·width), so p > n >> (8·width): its top six bytes are at least those of that bound.
   const bound = (n >> BigInt(8 * width)).toString(16).padStart(2 * width, '0');
-  const boundTop = parseInt(bound.slice(0, 12), 16);
+  const filter = (form: RawForm): WindowFilter => ({ width, form, topMax: 255, primeBoundTop: parseInt(bound.slice(0, 12), 16), distinctCount: 16, distinctMin: 8 });
   const test = (x: number, form: RawForm) => {
-    if (!(bytes[byteIndex(form, x, width, width - 1)] & 1)) return;
-    if (bytes[byteIndex(form, x, width, 0)] === 0) return;
-    let top = 0;
-    for (let i = 0; i < 6; i++) top = top * 256 + bytes[byteIndex(form, x, width, i)];
-    if (top < boundTop) return;
-    if (!distinctAtLeast(bytes, x, 16, 8)) return;
     let hex = '0x';
     for (let i = 0; i < width; i++) hex += HEX[bytes[byteIndex(form, x, width, i)]];
     const p = BigInt(hex);
     if (p > 1n && p < n && n % p === 0n) found.push({ start: x, length: width, target: index, form, kind: 'rsa-private-key' });
   };
-  eachPosition(limbs, 8, offset, width, bytes.length, (x) => test(x, 'raw-le'));
-  if (width % 4 === 0) eachPosition(words, 4, offset, width, bytes.length, (x) => test(x, 'raw-words'));
-  eachPosition(unaligned, 1, offset, width, bytes.length, (x) => test(x, 'raw-be'));
+  alignedWindows(bytes, offset, limbs, 8, filter('raw-le'), (x) => test(x, 'raw-le'));
+  if (width % 4 === 0) alignedWindows(bytes, offset, words, 4, filter('raw-words'), (x) => test(x, 'raw-words'));
+  alignedWindows(bytes, offset, unaligned, 1, filter('raw-be'), (x) => test(x, 'raw-be'));
 }
 
 const ecdhByCurve = new Map<string, ECDH>();
@@ -200,32 +251,42 @@ const ecdhByCurve = new Map<string, ECDH>();
  *                          bytes of zero padding without compressed class pointers; random
  *                          bytes pass with odds of 2^-32.
  */
-function allocationHeaded(bytes: Uint8Array, x: number, width: number, form: 'raw-le' | 'raw-words'): boolean {
+export type HeaderForm = 'raw-le' | 'raw-words';
+
+function allocationHeaded(bytes: Uint8Array, x: number, width: number, form: HeaderForm): boolean {
   if (x < 8) return false;
   const elements = form === 'raw-le' ? width : width / 4;
   const before = (bytes[x - 4] | (bytes[x - 3] << 8) | (bytes[x - 2] << 16) | (bytes[x - 1] << 24)) >>> 0;
   const twoBefore = (bytes[x - 8] | (bytes[x - 7] << 8) | (bytes[x - 6] << 16) | (bytes[x - 5] << 24)) >>> 0;
   if ((before === elements && twoBefore !== 0) || (twoBefore === elements && before === 0)) return true;
   if (form !== 'raw-le' || (bytes[x - 7] | bytes[x - 6] | bytes[x - 5] | before) !== 0) return false;
+  return (bytes[x - 8] & ~7) === glibcChunkSize(width);
+}
+
+/** The size glibc's malloc gives the chunk of a `width`-byte integer's limbs (limbs + 8 rounded up to 16, at least 32). */
+function glibcChunkSize(width: number): number {
   const limbs = Math.ceil(width / 8) * 8;
-  return (bytes[x - 8] & ~7) === Math.max(32, Math.ceil((limbs + 8) / 16) * 16);
+  return Math.max(32, Math.ceil((limbs + 8) / 16) * 16);
 }
 
 /**
- * Positions of `far`, 4-aligned, that are in `near` and `align`-aligned, or else pass
- * `allocationHeaded`: near windows all at the form's alignment, far ones only with an
- * allocation header, at 4-byte alignment (a HotSpot byte[]'s data starts 4 bytes into an
- * 8-byte word with compact object headers, or without compressed class pointers since Java 22).
+ * The windows of `far`, at 4-byte alignment, that are in `near` and `align`-aligned, or else
+ * start an allocation of their size (allocationHeaded): near windows all at the form's
+ * alignment, far ones only with an allocation header, at 4-byte alignment (a HotSpot byte[]'s
+ * data starts 4 bytes into an 8-byte word with compact object headers, or without compressed
+ * class pointers since Java 22).
  */
-function nearOrHeaded(near: Interval[], far: Interval[], align: number, offset: number, width: number, bytes: Uint8Array, form: 'raw-le' | 'raw-words', visit: (x: number) => void): void {
-  // A plain loop, not a generator: ±256 KiB at every 4 bytes is 128 K positions an occurrence.
+function nearOrHeaded(bytes: Uint8Array, offset: number, near: Interval[], far: Interval[], align: number, filter: WindowFilter, headerForm: HeaderForm, test: (x: number) => void): void {
   let k = 0;
   for (const [a, b] of far) {
-    const last = Math.min(b, bytes.length - width + 1);
-    for (let x = a + ((4 - ((offset + a) % 4)) % 4); x < last; x += 4) {
-      while (k < near.length && near[k][1] <= x) k++;
-      // Every header this recognises ends in two zero bytes (a small count, zero padding, or glibc's zeros): most positions stop at two loads.
-      if ((k < near.length && near[k][0] <= x && (offset + x) % align === 0) || ((bytes[x - 1] | bytes[x - 2]) === 0 && allocationHeaded(bytes, x, width, form))) visit(x);
+    let at = a;
+    while (at < b) {
+      while (k < near.length && near[k][1] <= at) k++;
+      const inNear = k < near.length && near[k][0] <= at;
+      // Up to where `at`'s side of the near intervals ends.
+      const to = inNear ? Math.min(b, near[k][1]) : Math.min(b, k < near.length ? near[k][0] : b);
+      eachWindow(bytes, offset, at, to, 4, inNear ? align : 0, headerForm, filter, test);
+      at = to;
     }
   }
 }
@@ -238,12 +299,9 @@ function findScalars(bytes: Uint8Array, offset: number, target: Extract<RawTarge
   if (!ecdh) ecdhByCurve.set(curve.ecdhName, (ecdh = createECDH(curve.ecdhName)));
   const point = Buffer.from(hexToBytes(target.point));
   // The order's top byte bounds the scalar's (0x01 for P-521, 0xff for the 256-bit curves).
-  const topLimit = width === 66 ? 0x01 : 0xff;
-  const minimumDistinct = Math.ceil(width * 0.6);
+  const filter = (form: RawForm): WindowFilter => ({ width, form, topMax: width === 66 ? 0x01 : 0xff, distinctCount: width, distinctMin: Math.ceil(width * 0.6) });
   const scalar = Buffer.alloc(width);
   const test = (x: number, form: RawForm) => {
-    if (bytes[byteIndex(form, x, width, 0)] > topLimit) return;
-    if (!distinctAtLeast(bytes, x, width, minimumDistinct)) return;
     for (let i = 0; i < width; i++) scalar[i] = bytes[byteIndex(form, x, width, i)];
     try {
       ecdh!.setPrivateKey(scalar);
@@ -252,9 +310,9 @@ function findScalars(bytes: Uint8Array, offset: number, target: Extract<RawTarge
     }
     if (ecdh!.getPublicKey().equals(point)) found.push({ start: x, length: width, target: index, form, kind: 'ec-private-key' });
   };
-  nearOrHeaded(limbs, farLimbs, 8, offset, width, bytes, 'raw-le', (x) => test(x, 'raw-le'));
-  if (width % 4 === 0) nearOrHeaded(words, farWords, 4, offset, width, bytes, 'raw-words', (x) => test(x, 'raw-words'));
-  eachPosition(unaligned, 1, offset, width, bytes.length, (x) => test(x, 'raw-be'));
+  nearOrHeaded(bytes, offset, limbs, farLimbs, 8, filter('raw-le'), 'raw-le', (x) => test(x, 'raw-le'));
+  if (width % 4 === 0) nearOrHeaded(bytes, offset, words, farWords, 4, filter('raw-words'), 'raw-words', (x) => test(x, 'raw-words'));
+  alignedWindows(bytes, offset, unaligned, 1, filter('raw-be'), (x) => test(x, 'raw-be'));
 }
 
 function okpPublic(curve: 'Ed25519' | 'X25519', privateKey: Uint8Array): Buffer | undefined {
@@ -271,14 +329,14 @@ function findOkp(bytes: Uint8Array, offset: number, target: Extract<RawTarget, {
   const key = Buffer.from(hexToBytes(target.key));
   const kind = target.curve === 'Ed25519' ? 'ed25519-private-key' : 'x25519-private-key';
   const tested = new Set<number>();
+  const filter: WindowFilter = { width: 32, form: 'raw-be', topMax: 255, distinctCount: 32, distinctMin: 20 };
   const test = (x: number) => {
     if (tested.has(x) || x < start || x >= end || x + 32 > bytes.length) return;
     tested.add(x);
-    if (!distinctAtLeast(bytes, x, 32, 20)) return;
     const derived = okpPublic(target.curve, bytes.subarray(x, x + 32));
     if (derived?.equals(key)) found.push({ start: x, length: 32, target: index, form: 'raw-be', kind });
   };
   // seed ‖ public key (Go's ed25519.PrivateKey, BoringSSL), then the aligned neighbourhood.
-  for (const o of occurrences) test(o.start - 32);
-  nearOrHeaded(aligned, farAligned, 8, offset, 32, bytes, 'raw-le', test);
+  for (const o of occurrences) if (o.start >= 32 && passes(bytes, o.start - 32, filter)) test(o.start - 32);
+  nearOrHeaded(bytes, offset, aligned, farAligned, 8, filter, 'raw-le', test);
 }
