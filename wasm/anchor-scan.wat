@@ -177,8 +177,43 @@
     (param $keys i32) (param $refs i32) (param $mask i32) (param $shift i32) (param $filter i32)
     (param $out i32) (param $outEnd i32) (param $reserve i32)
     (result i32)
-    (local $i i32) (local $word i32) (local $product i32) (local $top i32) (local $h i32) (local $r i32)
+    (local $i i32) (local $at i32) (local $stepBytes i32)
+    (local $w0 i32) (local $w1 i32) (local $w2 i32) (local $w3 i32)
+    (local $t0 i32) (local $t1 i32) (local $t2 i32) (local $t3 i32)
     (local.set $i (local.get $from))
+    (local.set $stepBytes (i32.shl (local.get $step) (i32.const 2)))
+    ;; Four words at a time while four fit and their output would: four independent loads,
+    ;; hashes and filter tests, one branch (nearly every group of random words stops there;
+    ;; one word at a time the loop waited on each word's chain of loads: 15 cycles a word).
+    (block $groupsDone
+      (loop $groups
+        (br_if $groupsDone (i32.ge_u (i32.add (local.get $i) (i32.mul (local.get $step) (i32.const 3))) (local.get $to)))
+        (br_if $groupsDone (i32.gt_s (i32.add (local.get $out) (i32.shl (local.get $reserve) (i32.const 2))) (local.get $outEnd)))
+        (local.set $at (i32.add (local.get $data) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $w0 (i32.load (local.get $at)))
+        (local.set $w1 (i32.load (i32.add (local.get $at) (local.get $stepBytes))))
+        (local.set $w2 (i32.load (i32.add (local.get $at) (i32.shl (local.get $stepBytes) (i32.const 1)))))
+        (local.set $w3 (i32.load (i32.add (local.get $at) (i32.mul (local.get $stepBytes) (i32.const 3)))))
+        (local.set $t0 (i32.shr_u (i32.mul (local.get $w0) (i32.const 0x9e3779b1)) (i32.const 16)))
+        (local.set $t1 (i32.shr_u (i32.mul (local.get $w1) (i32.const 0x9e3779b1)) (i32.const 16)))
+        (local.set $t2 (i32.shr_u (i32.mul (local.get $w2) (i32.const 0x9e3779b1)) (i32.const 16)))
+        (local.set $t3 (i32.shr_u (i32.mul (local.get $w3) (i32.const 0x9e3779b1)) (i32.const 16)))
+        ;; A shift count is taken mod 32: the filter word's bit for top is (word >> top) & 1.
+        (if (i32.and (i32.const 1) (i32.or
+              (i32.or
+                (i32.shr_u (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $t0) (i32.const 5)) (i32.const 2)))) (local.get $t0))
+                (i32.shr_u (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $t1) (i32.const 5)) (i32.const 2)))) (local.get $t1)))
+              (i32.or
+                (i32.shr_u (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $t2) (i32.const 5)) (i32.const 2)))) (local.get $t2))
+                (i32.shr_u (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $t3) (i32.const 5)) (i32.const 2)))) (local.get $t3)))))
+          (then
+            (local.set $out (call $probeWord (local.get $w0) (local.get $i) (local.get $keys) (local.get $refs) (local.get $mask) (local.get $shift) (local.get $filter) (local.get $out)))
+            (local.set $out (call $probeWord (local.get $w1) (i32.add (local.get $i) (local.get $step)) (local.get $keys) (local.get $refs) (local.get $mask) (local.get $shift) (local.get $filter) (local.get $out)))
+            (local.set $out (call $probeWord (local.get $w2) (i32.add (local.get $i) (i32.shl (local.get $step) (i32.const 1))) (local.get $keys) (local.get $refs) (local.get $mask) (local.get $shift) (local.get $filter) (local.get $out)))
+            (local.set $out (call $probeWord (local.get $w3) (i32.add (local.get $i) (i32.mul (local.get $step) (i32.const 3))) (local.get $keys) (local.get $refs) (local.get $mask) (local.get $shift) (local.get $filter) (local.get $out)))))
+        (local.set $i (i32.add (local.get $i) (i32.shl (local.get $step) (i32.const 2))))
+        (br $groups)))
+    ;; The rest one word at a time.
     (block $done
       (loop $words
         (br_if $done (i32.ge_u (local.get $i) (local.get $to)))
@@ -186,31 +221,39 @@
           (then
             (i32.store offset=124 (i32.const 0) (local.get $out))
             (return (local.get $i))))
-        (local.set $word (i32.load (i32.add (local.get $data) (i32.shl (local.get $i) (i32.const 2)))))
-        (if (local.get $word)
-          (then
-            (local.set $product (i32.mul (local.get $word) (i32.const 0x9e3779b1)))
-            (local.set $top (i32.shr_u (local.get $product) (i32.const 16)))
-            (if (i32.and
-                  (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $top) (i32.const 5)) (i32.const 2))))
-                  (i32.shl (i32.const 1) (i32.and (local.get $top) (i32.const 31))))
-              (then
-                (local.set $h (i32.shr_u (local.get $product) (local.get $shift)))
-                (block $chainDone
-                  (loop $chain
-                    (local.set $r (i32.load (i32.add (local.get $refs) (i32.shl (local.get $h) (i32.const 2)))))
-                    (br_if $chainDone (i32.eqz (local.get $r)))
-                    (if (i32.eq (i32.load (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2)))) (local.get $word))
-                      (then
-                        (i32.store offset=0 (local.get $out) (local.get $i))
-                        (i32.store offset=4 (local.get $out) (local.get $h))
-                        (local.set $out (i32.add (local.get $out) (i32.const 8)))))
-                    (local.set $h (i32.and (i32.add (local.get $h) (i32.const 1)) (local.get $mask)))
-                    (br $chain)))))))
+        (local.set $out (call $probeWord (i32.load (i32.add (local.get $data) (i32.shl (local.get $i) (i32.const 2)))) (local.get $i) (local.get $keys) (local.get $refs) (local.get $mask) (local.get $shift) (local.get $filter) (local.get $out)))
         (local.set $i (i32.add (local.get $i) (local.get $step)))
         (br $words)))
     (i32.store offset=124 (i32.const 0) (local.get $out))
     (local.get $to))
+
+  ;; One word of the probe: nothing for a zero word or one the filter stops; else every slot of
+  ;; its chain whose key equals it, written as (word index, slot). Returns the output pointer.
+  (func $probeWord
+    (param $word i32) (param $i i32) (param $keys i32) (param $refs i32) (param $mask i32) (param $shift i32) (param $filter i32) (param $out i32)
+    (result i32)
+    (local $product i32) (local $top i32) (local $h i32) (local $r i32)
+    (if (local.get $word)
+      (then
+        (local.set $product (i32.mul (local.get $word) (i32.const 0x9e3779b1)))
+        (local.set $top (i32.shr_u (local.get $product) (i32.const 16)))
+        (if (i32.and
+              (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $top) (i32.const 5)) (i32.const 2))))
+              (i32.shl (i32.const 1) (i32.and (local.get $top) (i32.const 31))))
+          (then
+            (local.set $h (i32.shr_u (local.get $product) (local.get $shift)))
+            (block $chainDone
+              (loop $chain
+                (local.set $r (i32.load (i32.add (local.get $refs) (i32.shl (local.get $h) (i32.const 2)))))
+                (br_if $chainDone (i32.eqz (local.get $r)))
+                (if (i32.eq (i32.load (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2)))) (local.get $word))
+                  (then
+                    (i32.store offset=0 (local.get $out) (local.get $i))
+                    (i32.store offset=4 (local.get $out) (local.get $h))
+                    (local.set $out (i32.add (local.get $out) (i32.const 8)))))
+                (local.set $h (i32.and (i32.add (local.get $h) (i32.const 1)) (local.get $mask)))
+                (br $chain)))))))
+    (local.get $out))
 
   ;; AES key schedule relations (src/detectors/aes.ts): a filter for relationLags there. For
   ;; every word j of [from, to) of the 32-bit words at `data` (from >= 8; words j-8 .. j+8 are
