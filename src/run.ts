@@ -19,8 +19,9 @@ import { writeScrubbedCopy } from './scrub.js';
 import { DEFAULT_DETECTORS, detectors, OPT_IN_DETECTORS } from './detectors/index.js';
 import type { DetectorId, Finding, ScanError, Severity, Summary } from './types.js';
 import { SEVERITIES } from './types.js';
+import { packageRoot } from './package-root.js';
 
-export const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+export const version: string = JSON.parse(readFileSync(new URL('package.json', packageRoot), 'utf8')).version;
 
 export interface RunIo {
   stdout: Writable;

@@ -5,6 +5,7 @@
 // each worker's chunk, so its other word passes are driven from here too: the raw search's
 // word probe, the AES relation filter and the entropy detector's word classes.
 import { readFileSync } from 'node:fs';
+import { packageRoot } from '../package-root.js';
 
 /** A needle and the 2 or 3 of its bytes, from `shift`, the filter looks for. */
 export interface FilterNeedle {
@@ -51,7 +52,7 @@ const dataAddress = pageMapAddress + pageMapLength;
 /** Readable bytes after the haystack: the filter loads up to 64 bytes past a position. */
 const slack = 64;
 
-const wasmUrl = new URL('../../wasm/anchor-scan.wasm', import.meta.url);
+const wasmUrl = new URL('wasm/anchor-scan.wasm', packageRoot);
 let engine: Engine | null | undefined;
 let planInMemory: FilterPlan | undefined;
 

@@ -1,6 +1,7 @@
 // The worker pool and the buffers that travel to it. A fixed set of buffers bounds memory:
 // a chunk can only be read when a buffer is free, so peak RSS does not grow with file size.
 import { Piscina } from 'piscina';
+import { packageRoot } from '../package-root.js';
 import type { ChunkResult, ChunkTask } from './worker.js';
 
 export class BufferPool {
@@ -91,7 +92,7 @@ export class ChunkPool {
 
 function createPiscina(threads: number, allAtOnce = false): Piscina<ChunkTask, ChunkResult> {
   return new Piscina({
-    filename: new URL('./worker-entry.cjs', import.meta.url).href,
+    filename: new URL('dist/pool/worker-entry.cjs', packageRoot).href,
     // One thread up front; piscina adds the others as chunks queue. A scan of one small file
     // (a gate on every crash) then never pays for starting threads it has no work for; a
     // large one would wait a thread's start-up (0.15 s) for the second.

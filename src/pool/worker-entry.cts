@@ -3,12 +3,16 @@
 // the whole process with an internal assertion (seen here: CreateRequiredModuleFacade). From a
 // CommonJS entry the ES worker is only ever loaded with import().
 import path = require('node:path');
+import fs = require('node:fs');
 import type { ChunkResult, ChunkTask } from './worker.js';
 
 type Handler = (task: ChunkTask) => ChunkResult;
 // Loaded as the thread starts, not at its first task: the main thread is still loading and
 // reading then, and the two start-ups overlap.
-const handler: Promise<Handler> = import('./worker.js').then((module) => module.default);
+// The bundle of worker.js and every module it imports (scripts/bundle.mjs), one file: a thread
+// loaded its 47 modules in 67 ms, the bundle in 30 to 37 ms. worker.js itself without it.
+const entry = fs.existsSync(path.join(__dirname, 'worker.bundle.js')) ? './worker.bundle.js' : './worker.js';
+const handler: Promise<Handler> = (import(entry) as Promise<{ default: Handler }>).then((module) => module.default);
 // A failed load is the first task's error, not an unhandled rejection of an idle thread.
 handler.catch(() => {});
 

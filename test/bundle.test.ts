@@ -1,0 +1,59 @@
+// The build's bundles (scripts/bundle.mjs): the CLI and a worker thread each load one file, not
+// a graph of modules, and find the package's files (package.json, wasm/, the worker entry) from
+// there, as the one-module-a-file build does from dist/.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { cliPath, repoRoot, runCli } from './helpers/cli.js';
+
+const dist = path.join(repoRoot, 'dist');
+const packageVersion: string = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version;
+/** Every import of another file: static, re-exports, dynamic with a literal, require. */
+const fileImports = (text: string) => [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm)].map((m) => m[1]);
+
+describe('the bundles', () => {
+  test('dist/cli.js and dist/pool/worker.bundle.js import no other file of the package (piscina is loaded from node_modules)', () => {
+    const cli = fs.readFileSync(cliPath, 'utf8');
+    const worker = fs.readFileSync(path.join(dist, 'pool', 'worker.bundle.js'), 'utf8');
+    expect(cli.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(fileImports(cli)).toEqual([]);
+    expect(fileImports(worker)).toEqual([]);
+    // They are bundles of the real program: the scan's and the raw search's code is inside.
+    expect(cli).toMatch(/function searchRawKeys\(/);
+    expect(worker).toMatch(/function verifyCandidates\(/);
+    expect(cli).toMatch(/from ['"]piscina['"]/);
+    // The one-module-a-file build's worker module, as a check of the pattern above.
+    expect(fileImports(fs.readFileSync(path.join(dist, 'pool', 'worker.js'), 'utf8'))).toContain('../detectors/index.js');
+  });
+
+  test('the worker entry loads the bundle when it is there', () => {
+    const entry = fs.readFileSync(path.join(dist, 'pool', 'worker-entry.cjs'), 'utf8');
+    expect(entry).toMatch(/existsSync\(path\.join\(__dirname, 'worker\.bundle\.js'\)\) \? '\.\/worker\.bundle\.js' : '\.\/worker\.js'/);
+  });
+
+  describe('a copy of the package elsewhere (its own package.json, dist/ and wasm/)', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dumpguard-bundle-'));
+    afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+    fs.cpSync(dist, path.join(root, 'dist'), { recursive: true });
+    fs.cpSync(path.join(repoRoot, 'wasm'), path.join(root, 'wasm'), { recursive: true });
+    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'));
+    fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')), version: '9.9.9-copy' }));
+    const cli = path.join(root, 'dist', 'cli.js');
+
+    test('--version is the copy\'s package.json, not this checkout\'s', async () => {
+      const r = await runCli(['--version'], { cli });
+      expect(r.code).toBe(0);
+      expect(r.stdoutText.trim()).toBe('9.9.9-copy');
+      expect(packageVersion).not.toBe('9.9.9-copy');
+    });
+
+    test('a scan from the copy runs its worker threads and finds the sample key (exit 1)', async () => {
+      const sample = path.join(repoRoot, 'samples', 'core-holdkey-pem.core');
+      const r = await runCli(['scan', sample, '--format', 'jsonl'], { cli });
+      expect(r.code).toBe(1);
+      const findings = r.stdoutText.trim().split('\n').map((l) => JSON.parse(l)).filter((f) => f.type === undefined || f.type === 'finding');
+      expect(findings.map((f) => [f.offset, f.kind, f.severity])).toEqual([[0xe958, 'rsa-private-key', 'high']]);
+    });
+  });
+});
