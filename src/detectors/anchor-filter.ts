@@ -364,10 +364,12 @@ export interface ProbeTable {
   readonly filter: Int32Array;
   readonly mask: number;
   readonly shift: number;
+  /** The longest run of occupied slots (around the end too): no probe chain is longer. */
+  readonly longestRun: number;
 }
 
-/** The table in the scratch room, and the longest probe chain (output reserved per word). */
-let probeTableInMemory: { table: ProbeTable; at: number; longestChain: number } | undefined;
+/** The table in the scratch room. */
+let probeTableInMemory: { table: ProbeTable; at: number } | undefined;
 
 /**
  * Calls onCandidate(word index, slot) for every word i in [from, to), i a multiple of `step`,
@@ -388,23 +390,13 @@ export function filterProbe(view: Uint8Array, table: ProbeTable, from: number, t
     memory.set(table.key, 0);
     memory.set(table.ref, size);
     memory.set(table.filter, 2 * size);
-    probeTableInMemory = { table, at: tableAt, longestChain: longestRun(table.ref) };
+    probeTableInMemory = { table, at: tableAt };
   }
-  const reserve = 8 * (probeTableInMemory.longestChain + 1);
+  // Output room for the longest chain's worth of hits per word.
+  const reserve = 8 * (table.longestRun + 1);
   if (reserve > outLength / 2) return false;
   untilDone(wasm, from, to, (at) => wasm.probe(view.byteOffset, at, to, step, tableAt, tableAt + 4 * size, table.mask, table.shift, tableAt + 8 * size, outAddress, outAddress + outLength, reserve), onCandidate);
   return true;
-}
-
-/** The longest run of occupied slots (around the end too): no probe chain is longer. */
-function longestRun(ref: Int32Array): number {
-  let longest = 0;
-  let run = 0;
-  for (let k = 0; k < 2 * ref.length; k++) {
-    run = ref[k % ref.length] !== 0 ? run + 1 : 0;
-    longest = Math.max(longest, Math.min(run, ref.length));
-  }
-  return longest;
 }
 
 /** Clears the module's page map (wasm/anchor-scan.wat) for a haystack of `length` bytes. */

@@ -4,7 +4,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { withPinnedChunk } from '../helpers/pinned.js';
 import { collectPublics } from '../../src/raw/collect.js';
-import { buildPatternTable, maximumOccurrencesPerChunk, occurrenceSearchWhileFilling, type Occurrence } from '../../src/raw/occurrences.js';
+import { buildPatternTable, longestRun, maximumOccurrencesPerChunk, occurrenceSearchWhileFilling, type Occurrence } from '../../src/raw/occurrences.js';
 import { toTarget } from '../../src/raw/search.js';
 import { patternsOf } from '../../src/raw/targets.js';
 import { prng } from '../helpers/random.js';
@@ -175,5 +175,45 @@ describe('the raw search word probe in the SIMD module', () => {
       expect(found.length).toBe(maximumOccurrencesPerChunk);
       expect(found).toEqual(viaJs(bytes, bytes.length, bytes.length));
     });
+  });
+
+  it("the table's longest run of occupied slots (the output room the module keeps per word) is the true one, around the end too", () => {
+    /** Twice round, one slot at a time: the plain definition. */
+    const bruteForce = (ref: Int32Array) => {
+      let longest = 0;
+      let run = 0;
+      for (let k = 0; k < 2 * ref.length; k++) {
+        run = ref[k % ref.length] !== 0 ? run + 1 : 0;
+        longest = Math.max(longest, Math.min(run, ref.length));
+      }
+      return longest;
+    };
+    // Runs across the end of the table, at its start, alone, none.
+    const slots = (size: number, occupied: number[]) => Int32Array.from({ length: size }, (_, k) => (occupied.includes(k) ? 1 : 0));
+    for (const [size, occupied, expected] of [
+      [16, [14, 15, 0, 1, 2, 7], 5],
+      [16, [15, 0], 2],
+      [16, [0, 1, 2, 3, 9, 10], 4],
+      [16, [], 0],
+      [8, [3], 1],
+      [32, [31, 0, 1, 5, 6, 7, 8, 9, 10], 6],
+    ] as Array<[number, number[], number]>) {
+      expect(longestRun(slots(size, occupied)), JSON.stringify(occupied)).toBe(expected);
+      expect(bruteForce(slots(size, occupied))).toBe(expected);
+    }
+    const next = prng(77);
+    for (let round = 0; round < 40; round++) {
+      // Patterns of random bytes, and some made of few distinct words (long chains of equal keys).
+      const set = Array.from({ length: 1 + Math.floor(next() * 12) }, (_, i) => {
+        const length = 32 + 8 * Math.floor(next() * 40);
+        const bytes = new Uint8Array(length);
+        for (let k = 0; k < length; k++) bytes[k] = i % 3 === 0 ? [1, 2, 3, 5][Math.floor(next() * 4)] : Math.floor(next() * 256);
+        return { ...patterns[0], bytes };
+      });
+      const built = buildPatternTable(set);
+      expect(built.longestRun).toBe(bruteForce(built.ref));
+    }
+    expect(table.longestRun).toBe(bruteForce(table.ref));
+    expect(table.longestRun).toBeGreaterThan(0);
   });
 });
