@@ -332,7 +332,7 @@
   ;; The filters read the integer's bytes in its form (0 big-endian; 1 little-endian; 2 32-bit
   ;; words most significant first, each little-endian): its top byte at most topMax; with
   ;; `prime`, a non-zero top byte, an odd lowest byte and top six bytes (as two 24-bit halves)
-  ;; at least (boundHi, boundLo); then at least distinctMin distinct values among the
+  ;; at least (boundHi, boundLo), and no factor 3 to 17; then at least distinctMin distinct values among the
   ;; distinctCount bytes from x, counted with 256 i32 stamps at `seen` (cleared here). Stops
   ;; early, before a position, when fewer than 8 output bytes are left; returns the position
   ;; to resume from.
@@ -407,6 +407,10 @@
                   (br_if $counted (i32.ge_u (local.get $distinct) (local.get $distinctMin)))))
               (local.set $k (i32.add (local.get $k) (i32.const 1)))
               (br $bytes)))
+          ;; A prime factor of a modulus is not a multiple of 3, 5, 7, 11, 13 or 17 (62% of odd
+          ;; random windows are), and is no smaller.
+          (if (local.get $prime)
+            (then (br_if $next (call $smallFactor (local.get $p) (local.get $width) (local.get $form)))))
           (i32.store offset=0 (local.get $out) (local.get $x))
           (i32.store offset=4 (local.get $out) (i32.const 0))
           (local.set $out (i32.add (local.get $out) (i32.const 8))))
@@ -414,6 +418,22 @@
         (br $positions)))
     (i32.store offset=124 (i32.const 0) (local.get $out))
     (local.get $to))
+
+  ;; Whether the `width`-byte integer at p in `form` is a multiple of 3, 5, 7, 11, 13 or 17: its
+  ;; remainder mod 255255 (their product), a byte at a time from the most significant.
+  (func $smallFactor (param $p i32) (param $width i32) (param $form i32) (result i32)
+    (local $i i32) (local $r i32)
+    (loop $bytes
+      (local.set $r (i32.rem_u
+        (i32.add (i32.shl (local.get $r) (i32.const 8)) (i32.load8_u (call $keyByte (local.get $p) (local.get $width) (local.get $form) (local.get $i))))
+        (i32.const 255255)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $bytes (i32.lt_u (local.get $i) (local.get $width))))
+    (i32.or
+      (i32.or (i32.eqz (i32.rem_u (local.get $r) (i32.const 3))) (i32.eqz (i32.rem_u (local.get $r) (i32.const 5))))
+      (i32.or
+        (i32.or (i32.eqz (i32.rem_u (local.get $r) (i32.const 7))) (i32.eqz (i32.rem_u (local.get $r) (i32.const 11))))
+        (i32.or (i32.eqz (i32.rem_u (local.get $r) (i32.const 13))) (i32.eqz (i32.rem_u (local.get $r) (i32.const 17)))))))
 
   ;; The address of the i-th most significant byte of a `width`-byte integer at p in `form`.
   (func $keyByte (param $p i32) (param $width i32) (param $form i32) (param $i i32) (result i32)

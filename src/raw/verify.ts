@@ -111,7 +111,7 @@ export interface WindowFilter {
   form: RawForm;
   /** The most significant byte is at most this (an EC order's top byte). */
   topMax: number;
-  /** An RSA prime: a non-zero top byte, odd, and its top six bytes at least this bound's. */
+  /** An RSA prime: a non-zero top byte, odd, its top six bytes at least this bound's, and no factor from 3 to 17. */
   primeBoundTop?: number;
   /** At least distinctMin distinct values among the distinctCount bytes from the window's start (keys are random; pointers, text and padding are not). */
   distinctCount: number;
@@ -165,9 +165,16 @@ function passes(bytes: Uint8Array, x: number, filter: WindowFilter): boolean {
     let six = 0;
     for (let i = 0; i < 6; i++) six = six * 256 + bytes[byteIndex(form, x, width, i)];
     if (six < primeBoundTop) return false;
+    // A prime factor of a modulus has no small factor (62% of odd random windows have one of these).
+    let r = 0;
+    for (let i = 0; i < width; i++) r = (r * 256 + bytes[byteIndex(form, x, width, i)]) % smallPrimesProduct;
+    if (r % 3 === 0 || r % 5 === 0 || r % 7 === 0 || r % 11 === 0 || r % 13 === 0 || r % 17 === 0) return false;
   }
   return distinctAtLeast(bytes, x, filter.distinctCount, filter.distinctMin);
 }
+
+/** 3 · 5 · 7 · 11 · 13 · 17. */
+const smallPrimesProduct = 255255;
 
 /** Every `align`-aligned window in the intervals. */
 function alignedWindows(bytes: Uint8Array, offset: number, intervals: Interval[], align: number, filter: WindowFilter, test: (x: number) => void): void {
@@ -192,7 +199,6 @@ export function verifyCandidates(bytes: Uint8Array, task: VerifyTask): RawMatch[
   return found.sort((a, b) => a.start - b.start || a.length - b.length);
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Index in memory of the value's i-th most significant byte, for a value of `width` bytes at x. */
 function byteIndex(form: RawForm, x: number, width: number, i: number): number {
@@ -224,10 +230,12 @@ function findPrimes(bytes: Uint8Array, offset: number, target: Extract<RawTarget
   // q = n / p < 2^(8·width), so p > n >> (8·width): its top six bytes are at least those of that bound.
   const bound = (n >> BigInt(8 * width)).toString(16).padStart(2 * width, '0');
   const filter = (form: RawForm): WindowFilter => ({ width, form, topMax: 255, primeBoundTop: parseInt(bound.slice(0, 12), 16), distinctCount: 16, distinctMin: 8 });
+  // The candidate's bytes most significant first, hex-encoded natively (a string built two
+  // digits at a time cost more than the remainder).
+  const bigEndian = Buffer.alloc(width);
   const test = (x: number, form: RawForm) => {
-    let hex = '0x';
-    for (let i = 0; i < width; i++) hex += HEX[bytes[byteIndex(form, x, width, i)]];
-    const p = BigInt(hex);
+    for (let i = 0; i < width; i++) bigEndian[i] = bytes[byteIndex(form, x, width, i)];
+    const p = BigInt('0x' + bigEndian.toString('hex'));
     if (p > 1n && p < n && n % p === 0n) found.push({ start: x, length: width, target: index, form, kind: 'rsa-private-key' });
   };
   alignedWindows(bytes, offset, limbs, 8, filter('raw-le'), (x) => test(x, 'raw-le'));

@@ -2,6 +2,7 @@
 // (aligned, or starting an allocation header) and which windows pass the byte filters of a
 // private integer. The WebAssembly module (wasm/anchor-scan.wat keyWindows) must give exactly
 // the positions the JS form gives, in the same order.
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { anchorEngine } from '../../src/detectors/anchor-filter.js';
 import { eachWindow, type HeaderForm, type WindowFilter } from '../../src/raw/verify.js';
@@ -108,6 +109,7 @@ describe('candidate windows: the module against the JS form', () => {
 });
 
 describe('candidate windows: what is taken and what passes', () => {
+  const prime = BigInt('0x' + Buffer.from((generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as { p: string }).p, 'base64url').toString('hex'));
   const random32 = (seed: number) => {
     const r = prng(seed);
     return Uint8Array.from({ length: 32 }, () => Math.floor(r() * 256));
@@ -141,14 +143,13 @@ describe('candidate windows: what is taken and what passes', () => {
       expect(shifted.every((x) => x % 8 === 0) && !shifted.includes(3500)).toBe(true);
     });
 
-    test(`${engine}: an RSA prime's filters: odd, top byte not zero, top six bytes at least the bound's, 8 distinct of the first 16`, () => {
+    test(`${engine}: an RSA prime's filters: odd, top byte not zero, top six bytes at least the bound's, no factor 3 to 17, 8 distinct of the first 16`, () => {
       const width = 128;
       const bytes = new Uint8Array(4 * width);
-      const r = prng(5);
-      for (let k = 0; k < bytes.length; k++) bytes[k] = Math.floor(r() * 256);
       const x = 128;
-      bytes[x] = 0xc3; // big-endian: the top byte
-      bytes[x + width - 1] |= 1;
+      const put = (value: bigint) => bytes.set(Buffer.from(value.toString(16).padStart(2 * width, '0'), 'hex'), x);
+      const get = () => BigInt('0x' + Buffer.from(bytes.subarray(x, x + width)).toString('hex'));
+      put(prime);
       let six = 0;
       for (let i = 0; i < 6; i++) six = six * 256 + bytes[x + i];
       const filter = (bound: number): WindowFilter => ({ width, form: 'raw-be', topMax: 255, primeBoundTop: bound, distinctCount: 16, distinctMin: 8 });
@@ -156,17 +157,32 @@ describe('candidate windows: what is taken and what passes', () => {
       expect(at(filter(six))).toEqual([x]);
       expect(at(filter(six - 1))).toEqual([x]);
       expect(at(filter(six + 1))).toEqual([]);
-      bytes[x + width - 1] &= 0xfe;
+      put(prime - 1n); // even
       expect(at(filter(0))).toEqual([]);
-      bytes[x + width - 1] |= 1;
+      put(prime);
       bytes[x] = 0;
       expect(at(filter(0))).toEqual([]);
-      bytes[x] = 0xc3;
-      // Seven distinct values among the first 16 bytes: low entropy, not a prime's.
+      // Odd multiples of 3, 5, ... 17 near the prime: not a prime factor.
+      for (const small of [3n, 5n, 7n, 11n, 13n, 17n]) {
+        let multiple = prime - (prime % small);
+        if (multiple % 2n === 0n) multiple -= small;
+        put(multiple);
+        expect(at(filter(0)), String(small)).toEqual([]);
+      }
+      // Seven distinct values among the first 16 bytes: low entropy, not a prime's; eight: passes
+      // unless the value has a small factor (worked out here with BigInt).
+      put(prime);
       for (let k = 0; k < 16; k++) bytes[x + k] = [0xc3, 1, 2, 3, 4, 5, 6][k % 7];
       expect(at(filter(0))).toEqual([]);
-      bytes[x + 15] = 7;
-      expect(at(filter(0))).toEqual([x]);
+      const outcomes = new Set<boolean>();
+      for (let last = 7; last < 40; last++) {
+        bytes[x + 15] = last;
+        const value = get();
+        const smallFactor = [3n, 5n, 7n, 11n, 13n, 17n].some((q) => value % q === 0n);
+        expect(at(filter(0)), String(last)).toEqual(smallFactor ? [] : [x]);
+        outcomes.add(smallFactor);
+      }
+      expect(outcomes.size).toBe(2);
     });
 
     test(`${engine}: an EC scalar's filters: the top byte at most the order's, 60% distinct bytes, in each form`, () => {
