@@ -1,8 +1,8 @@
-// The chunk pool's own queue (src/pool/pool.ts): tasks start in the order given, one a thread,
-// whatever order they finish in; an abort rejects every task of its signal at once, and the
+// The chunk pool's own queue (src/pool/pool.ts): tasks start in the order given, at most
+// tasksPerThread a thread (one in the tests of the queue's order), whatever order they finish in; an abort rejects every task of its signal at once, and the
 // queue goes on with the others.
 import { describe, expect, test } from 'vitest';
-import { ChunkPool } from '../src/pool/pool.js';
+import { ChunkPool, tasksPerThread } from '../src/pool/pool.js';
 import type { ChunkResult, ChunkTask } from '../src/pool/worker.js';
 
 /** A fake thread runner: records each task's start (by its length, used as an id), settled by the test. */
@@ -25,9 +25,29 @@ const task = (id: number): ChunkTask => ({ length: id, bodyLength: id, detectorI
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('ChunkPool', () => {
-  test('tasks start in the order given, at most one a thread, whatever order they finish in', async () => {
+  test('by default a thread holds its next task while it runs one: two a thread, in order', async () => {
+    expect(tasksPerThread).toBe(2);
     const threads = fakeThreads();
     const pool = new ChunkPool(2, threads.run);
+    const results = Array.from({ length: 9 }, (_, i) => pool.run(task(i + 1)));
+    await settle();
+    expect(threads.started).toEqual([1, 2, 3, 4]);
+    for (const id of [3, 1, 2]) {
+      threads.pending.get(id)!.resolve(threads.result(id));
+      await settle();
+    }
+    expect(threads.started).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    for (const id of [4, 5, 6, 7, 8, 9]) {
+      threads.pending.get(id)!.resolve(threads.result(id));
+      await settle();
+    }
+    expect(threads.mostRunning()).toBe(4);
+    expect((await Promise.all(results)).map((r) => r.length)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  test('tasks start in the order given, at most one a thread, whatever order they finish in', async () => {
+    const threads = fakeThreads();
+    const pool = new ChunkPool(2, threads.run, 1);
     const results = Array.from({ length: 10 }, (_, i) => pool.run(task(i + 1)));
     await settle();
     expect(threads.started).toEqual([1, 2]);
@@ -46,7 +66,7 @@ describe('ChunkPool', () => {
 
   test('an abort rejects the running and the waiting tasks of its signal at once; the others go on in order', async () => {
     const threads = fakeThreads();
-    const pool = new ChunkPool(2, threads.run);
+    const pool = new ChunkPool(2, threads.run, 1);
     const abort = new AbortController();
     const mine = [1, 2, 4, 5].map((id) => pool.run(task(id), abort.signal).then(() => 'done', (e: Error) => e.name));
     const other = pool.run(task(3)).then((r) => r.length);
@@ -72,7 +92,7 @@ describe('ChunkPool', () => {
 
   test('a failed task rejects with its error and the next waiting task starts', async () => {
     const threads = fakeThreads();
-    const pool = new ChunkPool(1, threads.run);
+    const pool = new ChunkPool(1, threads.run, 1);
     const failed = pool.run(task(1)).catch((e: Error) => e.message);
     const next = pool.run(task(2)).then((r) => r.length);
     await settle();
