@@ -199,7 +199,6 @@ export function verifyCandidates(bytes: Uint8Array, task: VerifyTask): RawMatch[
   return found.sort((a, b) => a.start - b.start || a.length - b.length);
 }
 
-
 /** Index in memory of the value's i-th most significant byte, for a value of `width` bytes at x. */
 function byteIndex(form: RawForm, x: number, width: number, i: number): number {
   if (form === 'raw-be') return x + i;
@@ -245,6 +244,9 @@ function findPrimes(bytes: Uint8Array, offset: number, target: Extract<RawTarget
 
 const ecdhByCurve = new Map<string, ECDH>();
 
+/** The form of an allocation header before a window: a glibc chunk or HotSpot byte[] (limbs), a HotSpot int[] (words). */
+export type HeaderForm = 'raw-le' | 'raw-words';
+
 /**
  * The 8 bytes before x are an allocator's header for an allocation of exactly this window, in
  * the far part of a neighbourhood the only windows worth a 30 to 60 µs derivation:
@@ -259,8 +261,6 @@ const ecdhByCurve = new Map<string, ECDH>();
  *                          bytes of zero padding without compressed class pointers; random
  *                          bytes pass with odds of 2^-32.
  */
-export type HeaderForm = 'raw-le' | 'raw-words';
-
 function allocationHeaded(bytes: Uint8Array, x: number, width: number, form: HeaderForm): boolean {
   if (x < 8) return false;
   const elements = form === 'raw-le' ? width : width / 4;
