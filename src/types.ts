@@ -83,7 +83,12 @@ export interface Detector {
    * `lookBehindInBytes`, back into `before`: the bytes just before bytes[0], empty at the
    * input's start). Never throws on garbage.
    */
-  scan(bytes: Uint8Array, bodyLength: number, anchors?: AnchorHits, before?: Uint8Array): Iterable<Match>;
+  /**
+   * `zeroPages`: [start, end) byte pairs, sorted, of whole 4 KiB pages of `bytes` known to be all
+   * zeros (the anchor filter's page map); a word pass may leave them out where zeros decide
+   * nothing. Absent when unknown.
+   */
+  scan(bytes: Uint8Array, bodyLength: number, anchors?: AnchorHits, before?: Uint8Array, zeroPages?: readonly number[]): Iterable<Match>;
 }
 
 /** The finding contract of DESIGN.md: every output format is built from this shape. */

@@ -26,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import type { Detector, Match } from '../types.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
-import { filterAesRelations } from './anchor-filter.js';
+import { filterAesRelations, unitsInZeroPages } from './anchor-filter.js';
 
 // ---------------------------------------------------------------------------------------------
 // FIPS-197 arithmetic
@@ -511,7 +511,7 @@ const regionGapInWords = 64;
  * Every AES key schedule starting in bytes[0..bodyLength), reading at most 240 bytes past a
  * start. Exposed for tests and tools; the detector wraps it.
  */
-export function findAesKeySchedules(bytes: Uint8Array, bodyLength: number): AesScheduleMatch[] {
+export function findAesKeySchedules(bytes: Uint8Array, bodyLength: number, zeroPages?: readonly number[]): AesScheduleMatch[] {
   const finder = new Finder(bytes, bodyLength);
   const end = Math.min(bytes.length, bodyLength + LONGEST);
   // A 4-byte-aligned word view (aligned in memory, which is all a typed array needs).
@@ -544,8 +544,10 @@ export function findAesKeySchedules(bytes: Uint8Array, bodyLength: number): AesS
   };
   // Every word j with all its lag words inside the view: the module's SIMD pass does whole
   // blocks of 16 words and leaves few words to look at; JS does the rest (or all, without it).
+  // A word of a known zero page after its first relates nowhere (W[j] ^ W[j-1] = 0): not read.
   const from = 8, to = count - 8;
-  for (let j = filterAesRelations(bytes, shift, from, to, atWord); j < to; j++) atWord(j);
+  const skip = unitsInZeroPages(zeroPages, shift, 4).map((w, k) => (k % 2 === 0 ? w + 1 : w));
+  for (let j = filterAesRelations(bytes, shift, from, to, atWord, skip); j < to; j++) atWord(j);
   for (let k = 0; k < LAGS.length; k++) flush(k);
   return [...finder.found.values()].sort((a, b) => a.start - b.start);
 }
@@ -576,8 +578,8 @@ const formNames: Record<AesScheduleForm, string> = {
 export const aesDetector: Detector = {
   id: 'aes',
   maxMatchLengthInBytes: LONGEST,
-  *scan(bytes, bodyLength) {
-    for (const m of findAesKeySchedules(bytes, bodyLength)) {
+  *scan(bytes, bodyLength, _anchors, _before, zeroPages) {
+    for (const m of findAesKeySchedules(bytes, bodyLength, zeroPages)) {
       const layoutLength = SIZES.find((s) => s.bits === m.size)!.length;
       const order = m.wordsByteSwapped ? ', 32-bit words byte-swapped' : '';
       const constant = publishedConstant(m.key);

@@ -215,16 +215,48 @@ export function filterSearch(haystack: Uint8Array, plan: FilterPlan, onHit: (id:
  * Calls onCandidate(j), in order, for the words j in [from, to) of the 32-bit words at
  * bytes[wordStart..] (from >= 8, to + 8 <= the words in `bytes`) where an AES schedule
  * relation may nearly hold (wasm/anchor-scan.wat, aesRelations: a superset of the words where
- * aes.ts's relationLags finds one). The module does whole blocks of 16 words; returns the
- * first word it did not do (`from` without the module), for the caller to finish in JS.
+ * aes.ts's relationLags finds one), but for those in `skip` ([first, end) pairs of word indexes,
+ * sorted). The module does whole blocks of 16 words, and each range's last few words are all
+ * handed on. Returns `to`, or `from` without the module: the caller then does every word in JS.
  */
-export function filterAesRelations(bytes: Uint8Array, wordStart: number, from: number, to: number, onCandidate: (word: number) => void): number {
+export function filterAesRelations(bytes: Uint8Array, wordStart: number, from: number, to: number, onCandidate: (word: number) => void, skip: readonly number[] = []): number {
   const placed = inModule(bytes);
   if (!placed) return from;
   const { wasm, data } = placed;
-  const end = from + ((to - from) & ~15);
-  untilDone(wasm, from, end, (at) => wasm.aesRelations(data + wordStart, at, end, outAddress, outAddress + outLength), onCandidate);
-  return end;
+  for (const [a, b] of rangesBetween(skip, from, to)) {
+    const end = a + ((b - a) & ~15);
+    untilDone(wasm, a, end, (at) => wasm.aesRelations(data + wordStart, at, end, outAddress, outAddress + outLength), onCandidate);
+    for (let j = end; j < b; j++) onCandidate(j);
+  }
+  return to;
+}
+
+/** [from, to) less the sorted [first, end) pairs of `skip`, as ranges in order. */
+function rangesBetween(skip: readonly number[], from: number, to: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let at = from;
+  for (let k = 0; k + 1 < skip.length && at < to; k += 2) {
+    if (skip[k + 1] <= at) continue;
+    if (skip[k] >= to) break;
+    if (skip[k] > at) out.push([at, skip[k]]);
+    at = skip[k + 1];
+  }
+  if (at < to) out.push([at, to]);
+  return out;
+}
+
+/**
+ * The runs of whole units of `unitBytes` (counted from byte `start`) that lie inside the zero
+ * pages ([start, end) byte pairs, sorted): [first, end) pairs of unit indexes.
+ */
+export function unitsInZeroPages(zeroPages: readonly number[] | undefined, start: number, unitBytes: number): number[] {
+  const runs: number[] = [];
+  for (let z = 0; zeroPages && z + 1 < zeroPages.length; z += 2) {
+    const first = Math.max(0, Math.ceil((zeroPages[z] - start) / unitBytes));
+    const end = Math.floor((zeroPages[z + 1] - start) / unitBytes);
+    if (first < end) runs.push(first, end);
+  }
+  return runs;
 }
 
 /** Groups of 32 words classified per call: two bitmaps of 64 KiB in the output room. */
@@ -233,19 +265,35 @@ const classGroupsPerCall = outLength / 8;
 /**
  * The entropy word pass's classes of the words [0, 32·groups) at bytes[wordStart..], group by
  * group of 32 (wasm/anchor-scan.wat, wordClasses): onBits(first group, zero bits, text bits,
- * groups) per piece, the bitmaps valid only during the call. False without the module.
+ * groups) per piece, the bitmaps valid only during the call. The groups of `zeroGroups` ([first,
+ * end) pairs, sorted: all zero words) are not read: both their classes are empty. False
+ * without the module.
  */
-export function filterWordClasses(bytes: Uint8Array, wordStart: number, groups: number, onBits: (firstGroup: number, zero: Int32Array, text: Int32Array, count: number) => void): boolean {
+export function filterWordClasses(bytes: Uint8Array, wordStart: number, groups: number, onBits: (firstGroup: number, zero: Int32Array, text: Int32Array, count: number) => void, zeroGroups: readonly number[] = []): boolean {
   const placed = inModule(bytes);
   if (!placed) return false;
   const { wasm, data } = placed;
   const zero = new Int32Array(wasm.memory.buffer, outAddress, classGroupsPerCall);
   const text = new Int32Array(wasm.memory.buffer, outAddress + 4 * classGroupsPerCall, classGroupsPerCall);
-  for (let g = 0; g < groups; g += classGroupsPerCall) {
-    const count = Math.min(classGroupsPerCall, groups - g);
-    wasm.wordClasses(data + wordStart + 128 * g, count, outAddress, outAddress + 4 * classGroupsPerCall);
-    onBits(g, zero, text, count);
+  const classify = (from: number, to: number) => {
+    for (let g = from; g < to; g += classGroupsPerCall) {
+      const count = Math.min(classGroupsPerCall, to - g);
+      wasm.wordClasses(data + wordStart + 128 * g, count, outAddress, outAddress + 4 * classGroupsPerCall);
+      onBits(g, zero, text, count);
+    }
+  };
+  const empty = (from: number, to: number) => {
+    zero.fill(0);
+    text.fill(0);
+    for (let g = from; g < to; g += classGroupsPerCall) onBits(g, zero, text, Math.min(classGroupsPerCall, to - g));
+  };
+  let at = 0;
+  for (const [a, b] of rangesBetween(zeroGroups, 0, groups)) {
+    if (a > at) empty(at, a);
+    classify(a, b);
+    at = b;
   }
+  if (at < groups) empty(at, groups);
   return true;
 }
 

@@ -61,7 +61,7 @@
 //   pointers) are not reported: only zeros and text are backgrounds.
 import type { Detector, Match } from '../types.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
-import { filterWordClasses } from './anchor-filter.js';
+import { filterWordClasses, unitsInZeroPages } from './anchor-filter.js';
 
 /** Shortest and longest runs reported. */
 const minimumRunLength = 16;
@@ -406,7 +406,7 @@ const inputStart = new Uint8Array(2 * surroundingLength);
  * most the best `cap` (100), in offset order. `before` holds the bytes just before bytes[0]
  * (the chunk's look-behind); empty or absent, bytes[0] is the start of the input.
  */
-export function findHighEntropyRuns(bytes: Uint8Array, bodyLength: number, cap = maximumFindingsPerChunk, before?: Uint8Array): Run[] {
+export function findHighEntropyRuns(bytes: Uint8Array, bodyLength: number, cap = maximumFindingsPerChunk, before?: Uint8Array, zeroPages?: readonly number[]): Run[] {
   // The start of the input is judged as if zeros came before it (nothing is low entropy): a
   // run there is then reported exactly as it is behind a prefix of zeros (the 65-byte shift).
   if (!before || before.length === 0) before = inputStart;
@@ -416,7 +416,7 @@ export function findHighEntropyRuns(bytes: Uint8Array, bodyLength: number, cap =
   stitched.set(bytes.subarray(0, stitched.length - before.length), before.length);
   const runs = resolvedRuns(stitched, before.length + head, before.length);
   for (const run of runs) run.start -= before.length;
-  if (bodyLength > head) runs.push(...resolvedRuns(bytes, bodyLength, head));
+  if (bodyLength > head) runs.push(...resolvedRuns(bytes, bodyLength, head, zeroPages));
   return bestRuns(runs, cap);
 }
 
@@ -455,16 +455,19 @@ export function capHighEntropyFindings<T extends { detector: string; confidence:
  * overlaps one against zeros (the same key, trimmed of its text-like bytes), the one against
  * zeros is kept. Runs against one background never overlap (their components are disjoint).
  */
-function resolvedRuns(bytes: Uint8Array, bodyLength: number, from: number): Run[] {
-  const found = collectRuns(bytes, bodyLength + overlapReach);
+function resolvedRuns(bytes: Uint8Array, bodyLength: number, from: number, zeroPages?: readonly number[]): Run[] {
+  const found = collectRuns(bytes, bodyLength + overlapReach, zeroPages);
   const zeros = found.filter((r) => r.againstZeros);
   return found.filter(
     (r) => r.start >= from && r.start < bodyLength && (r.againstZeros || !zeros.some((z) => r.start < z.start + z.length && z.start < r.start + r.length)),
   );
 }
 
-/** Every run starting before `until`, against either background (against zeros wins at equal starts), in offset order. */
-function collectRuns(bytes: Uint8Array, until: number): Run[] {
+/**
+ * Every run starting before `until`, against either background (against zeros wins at equal
+ * starts), in offset order. `zeroPages`: known zero pages of `bytes`, whose words are not read.
+ */
+function collectRuns(bytes: Uint8Array, until: number, zeroPages?: readonly number[]): Run[] {
   const found = new Map<number, Run>();
   const limit = Math.min(bytes.length, until + maximumRunLength + 8 * surroundingLength);
   const shift = (4 - (bytes.byteOffset & 3)) & 3;
@@ -510,7 +513,7 @@ function collectRuns(bytes: Uint8Array, until: number): Run[] {
     segmentsOfBits(zero, n, 32 * firstGroup, zeroState, zeroSegments);
     segmentsOfBits(text, n, 32 * firstGroup, textState, textSegments);
   };
-  let classified = filterWordClasses(bytes, shift, groups, onBits) ? groups : 0;
+  let classified = filterWordClasses(bytes, shift, groups, onBits, unitsInZeroPages(zeroPages, shift, 128)) ? groups : 0;
   for (; 32 * classified < count; classified += jsGroupsPerPiece) {
     const n = Math.min(jsGroupsPerPiece, Math.ceil(count / 32) - classified);
     classifyWords(W, 32 * classified, Math.min(count, 32 * (classified + n)), jsZeroBits, jsTextBits);
@@ -650,8 +653,8 @@ export const entropyDetector: Detector = {
   id: 'entropy',
   maxMatchLengthInBytes: entropyMarginInBytes,
   lookBehindInBytes: entropyLookBehindInBytes,
-  *scan(bytes, bodyLength, _anchors, before) {
-    for (const run of findHighEntropyRuns(bytes, bodyLength, maximumFindingsPerChunk, before)) {
+  *scan(bytes, bodyLength, _anchors, before, zeroPages) {
+    for (const run of findHighEntropyRuns(bytes, bodyLength, maximumFindingsPerChunk, before, zeroPages)) {
       const match: Match = {
         start: run.start,
         length: run.length,

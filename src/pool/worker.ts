@@ -118,10 +118,13 @@ function scanTask(task: ChunkTask): ChunkResult {
   // One search for every detector's anchors.
   // A transferred chunk is searched at once (findAnchors), the same search, so its zeros flag is known too.
   const anchors = (search ??= anchorSearchWhileFilling(bytes, needles)).finish(bytes.length);
+  // The pages the anchor filter saw all zeros (undefined: unknown): the word passes of aes and
+  // entropy leave them out, the raw search does not read them again, a spool does not write them.
+  const zeroPages = search.zeroPages();
   for (const detector of enabled) {
     try {
       if (fault === 'detector-throw') throw new Error('injected detector fault');
-      for (const match of detector.scan(bytes, bodyLength, anchors, before)) {
+      for (const match of detector.scan(bytes, bodyLength, anchors, before, zeroPages)) {
         if (match.start >= bodyLength) continue;
         matches.push(match.fingerprint || match.contentId ? match : { ...match, contentId: contentDigest(bytes.subarray(match.start, match.start + match.length)) });
       }
@@ -131,7 +134,6 @@ function scanTask(task: ChunkTask): ChunkResult {
   }
   const result: ChunkResult = { buffer: task.buffer, length: bytes.length, bodyLength, matches, failures, ...(readError ? { readError } : {}), ...(search?.onlyZeros() ? { zeros: true } : {}) };
   if (task.detectorIds.includes('raw')) {
-    const zeroPages = search?.zeroPages();
     if (zeroPages && zeroPages.length > 0 && !result.zeros) result.zeroPages = zeroPages;
     try {
       result.publics = collectPublics(bytes, bodyLength, anchors);
@@ -142,7 +144,6 @@ function scanTask(task: ChunkTask): ChunkResult {
   if (task.profileOffset !== undefined) result.entropy = chunkEntropy(bytes, bodyLength, task.profileOffset);
   if (task.spool) {
     // The anchor filter saw the zero pages already; the byte comparisons only when it did not run.
-    const zeroPages = search?.zeroPages();
     result.dataRuns = zeroPages ? dataRunsAround(zeroPages, bodyLength) : dataRuns(bytes, bodyLength);
   }
   return result;
