@@ -27,9 +27,11 @@ describe('the bundles', () => {
     expect(fileImports(fs.readFileSync(path.join(dist, 'pool', 'worker.js'), 'utf8'))).toContain('../detectors/index.js');
   });
 
-  test('the worker entry loads the bundle when it is there', () => {
+  test('the worker entry loads the bundle when it is there and not older than worker.js', () => {
     const entry = fs.readFileSync(path.join(dist, 'pool', 'worker-entry.cjs'), 'utf8');
-    expect(entry).toMatch(/existsSync\(path\.join\(__dirname, 'worker\.bundle\.js'\)\) \? '\.\/worker\.bundle\.js' : '\.\/worker\.js'/);
+    expect(entry).toMatch(/newer\('worker\.bundle\.js', 'worker\.js'\) \? '\.\/worker\.bundle\.js' : '\.\/worker\.js'/);
+    // As the build leaves them: the bundle made after tsc.
+    expect(fs.statSync(path.join(dist, 'pool', 'worker.bundle.js')).mtimeMs).toBeGreaterThanOrEqual(fs.statSync(path.join(dist, 'pool', 'worker.js')).mtimeMs);
   });
 
   describe('a copy of the package elsewhere (its own package.json, dist/ and wasm/)', () => {
@@ -54,6 +56,38 @@ describe('the bundles', () => {
       expect(r.code).toBe(1);
       const findings = r.stdoutText.trim().split('\n').map((l) => JSON.parse(l)).filter((f) => f.type === undefined || f.type === 'finding');
       expect(findings.map((f) => [f.offset, f.kind, f.severity])).toEqual([[0xe958, 'rsa-private-key', 'high']]);
+    });
+  });
+
+  describe('a worker bundle older than worker.js (tsc run alone after a build) is not loaded', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dumpguard-stale-'));
+    afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+    fs.cpSync(dist, path.join(root, 'dist'), { recursive: true });
+    fs.cpSync(path.join(repoRoot, 'wasm'), path.join(root, 'wasm'), { recursive: true });
+    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'));
+    fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(root, 'package.json'));
+    const cli = path.join(root, 'dist', 'cli.js');
+    const bundle = path.join(root, 'dist', 'pool', 'worker.bundle.js');
+    const plain = path.join(root, 'dist', 'pool', 'worker.js');
+    // A bundle that cannot be what the workers run: loading it fails every task.
+    fs.writeFileSync(bundle, "throw new Error('the stale worker bundle was loaded');\n");
+    const sample = path.join(repoRoot, 'samples', 'core-holdkey-pem.core');
+
+    test('older: the workers load worker.js and find the key (exit 1)', async () => {
+      const now = Date.now() / 1000;
+      fs.utimesSync(plain, now, now);
+      fs.utimesSync(bundle, now - 60, now - 60);
+      const r = await runCli(['scan', sample, '--format', 'jsonl'], { cli });
+      expect(r.stderrText).not.toContain('stale worker bundle');
+      expect(r.code).toBe(1);
+    });
+
+    test('newer: the bundle is what the workers load (here it fails: exit 2, the error said)', async () => {
+      const now = Date.now() / 1000;
+      fs.utimesSync(bundle, now + 60, now + 60);
+      const r = await runCli(['scan', sample, '--format', 'jsonl'], { cli });
+      expect(r.code).toBe(2);
+      expect(r.stderrText).toContain('stale worker bundle');
     });
   });
 });
