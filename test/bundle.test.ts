@@ -12,6 +12,17 @@ const packageVersion: string = JSON.parse(fs.readFileSync(path.join(repoRoot, 'p
 /** Every import of another file: static, re-exports, dynamic with a literal, require. */
 const fileImports = (text: string) => [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm)].map((m) => m[1]);
 
+/** A copy of the package in a temporary folder (dist/, wasm/, package.json with `version`, node_modules linked), removed after the file's tests. */
+function packageCopy(prefix: string, version: string): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  fs.cpSync(dist, path.join(root, 'dist'), { recursive: true });
+  fs.cpSync(path.join(repoRoot, 'wasm'), path.join(root, 'wasm'), { recursive: true });
+  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'));
+  fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')), version }));
+  return root;
+}
+
 describe('the bundles', () => {
   test('dist/cli.js and dist/pool/worker.bundle.js import no other file of the package (piscina is loaded from node_modules)', () => {
     const cli = fs.readFileSync(cliPath, 'utf8');
@@ -35,12 +46,7 @@ describe('the bundles', () => {
   });
 
   describe('a copy of the package elsewhere (its own package.json, dist/ and wasm/)', () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dumpguard-bundle-'));
-    afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-    fs.cpSync(dist, path.join(root, 'dist'), { recursive: true });
-    fs.cpSync(path.join(repoRoot, 'wasm'), path.join(root, 'wasm'), { recursive: true });
-    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'));
-    fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')), version: '9.9.9-copy' }));
+    const root = packageCopy('dumpguard-bundle-', '9.9.9-copy');
     const cli = path.join(root, 'dist', 'cli.js');
 
     test('--version is the copy\'s package.json, not this checkout\'s', async () => {
@@ -60,12 +66,7 @@ describe('the bundles', () => {
   });
 
   describe('a worker bundle older than worker.js (tsc run alone after a build) is not loaded', () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dumpguard-stale-'));
-    afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-    fs.cpSync(dist, path.join(root, 'dist'), { recursive: true });
-    fs.cpSync(path.join(repoRoot, 'wasm'), path.join(root, 'wasm'), { recursive: true });
-    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'));
-    fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(root, 'package.json'));
+    const root = packageCopy('dumpguard-stale-', packageVersion);
     const cli = path.join(root, 'dist', 'cli.js');
     const bundle = path.join(root, 'dist', 'pool', 'worker.bundle.js');
     const plain = path.join(root, 'dist', 'pool', 'worker.js');

@@ -6,6 +6,7 @@ import { withPinnedChunk } from '../helpers/pinned.js';
 import { anchorSearchWhileFilling, findAnchors } from '../../src/detectors/anchors.js';
 import { detectors } from '../../src/detectors/index.js';
 import { prng } from '../helpers/random.js';
+import { zeroPageRuns } from '../helpers/zero-pages.js';
 
 /** Every start of `needle` in `haystack`, overlapping ones included, by Buffer.indexOf from each start + 1: the reference. */
 function naive(haystack: Uint8Array, needle: Buffer): number[] {
@@ -150,18 +151,6 @@ describe('the SIMD anchor filter', () => {
     for (const needle of allNeedles) expect(Array.from(found.get(needle)!)).toEqual(naive(whole, needle));
   });
 });
-
-/** The runs of 4 KiB pages of `bytes` (the last one short) that hold only zeros, [start, end) pairs: the reference. */
-function zeroPageRuns(bytes: Uint8Array): number[] {
-  const runs: number[] = [];
-  for (let page = 0; page < bytes.length; page += 4096) {
-    const end = Math.min(bytes.length, page + 4096);
-    if (!bytes.subarray(page, end).every((b) => b === 0)) continue;
-    if (runs.length > 0 && runs[runs.length - 1] === page) runs[runs.length - 1] = end;
-    else runs.push(page, end);
-  }
-  return runs;
-}
 
 /** Zero pages, runs of them, and pages with one non-zero byte (at the page's first or last byte, or anywhere), of an odd length. */
 function pagesBuffer(seed: number, length: number): Buffer {

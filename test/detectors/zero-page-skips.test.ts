@@ -9,20 +9,9 @@ import { classifyWords, entropyDetector } from '../../src/detectors/entropy.js';
 import type { Match } from '../../src/types.js';
 import { pseudoRandomBytes } from '../helpers/keys.js';
 import { prng } from '../helpers/random.js';
+import { zeroPageRuns } from '../helpers/zero-pages.js';
 
 const PAGE = 4096;
-
-/** The all-zero 4 KiB pages of `bytes` as [start, end) runs, found here byte by byte (the last page may be short). */
-function zeroPagesOf(bytes: Uint8Array): number[] {
-  const runs: number[] = [];
-  for (let page = 0; page < bytes.length; page += PAGE) {
-    const end = Math.min(bytes.length, page + PAGE);
-    if (!bytes.subarray(page, end).every((b) => b === 0)) continue;
-    if (runs.length > 0 && runs[runs.length - 1] === page) runs[runs.length - 1] = end;
-    else runs.push(page, end);
-  }
-  return runs;
-}
 
 /** A dump-like buffer: zero pages in runs of 1 to 3, and data pages of random bytes, text or sparse words. */
 function pagedBuffer(pages: number, seed: number): Uint8Array {
@@ -61,7 +50,7 @@ describe('aes and entropy leave out known zero pages', () => {
 
   /** Zero runs of at least three pages, as [start, end) pairs. */
   const longZeroRuns = (bytes: Uint8Array) => {
-    const runs = zeroPagesOf(bytes);
+    const runs = zeroPageRuns(bytes);
     const out: Array<[number, number]> = [];
     for (let z = 0; z + 1 < runs.length; z += 2) if (runs[z + 1] - runs[z] >= 3 * PAGE && runs[z + 1] + PAGE <= bytes.length) out.push([runs[z], runs[z + 1]]);
     return out;
@@ -87,7 +76,7 @@ describe('aes and entropy leave out known zero pages', () => {
           edges.push(side === 'before' ? from + PAGE : to);
         }
       }
-      const zeroPages = zeroPagesOf(bytes);
+      const zeroPages = zeroPageRuns(bytes);
       for (const edge of edges) expect(zeroPages).toContain(edge);
       const all = scanWith(aesDetector, bytes);
       expect(scanWith(aesDetector, bytes, zeroPages)).toEqual(all);
@@ -111,7 +100,7 @@ describe('aes and entropy leave out known zero pages', () => {
         bytes.set(key(round * 100 + keys.length), to + 40);
         keys.push(to + 40);
       }
-      const zeroPages = zeroPagesOf(bytes);
+      const zeroPages = zeroPageRuns(bytes);
       for (const at of keys) expect(zeroPages.includes(at + 72) || zeroPages.includes(at - 40)).toBe(true);
       const all = scanWith(entropyDetector, bytes);
       expect(scanWith(entropyDetector, bytes, zeroPages)).toEqual(all);
@@ -132,7 +121,7 @@ describe('aes and entropy leave out known zero pages', () => {
       seenZero.set(z.subarray(0, count), first);
       seenText.set(t.subarray(0, count), first);
     };
-    const zeroGroups = unitsInZeroPages(zeroPagesOf(bytes), 0, 128);
+    const zeroGroups = unitsInZeroPages(zeroPageRuns(bytes), 0, 128);
     expect(zeroGroups.length).toBeGreaterThan(4);
     expect(filterWordClasses(bytes, 0, groups, onBits, zeroGroups)).toBe(true);
     expect(seenZero).toEqual(zero);
