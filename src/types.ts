@@ -81,12 +81,9 @@ export interface Detector {
   /**
    * Pure: reports matches whose start is < bodyLength, reading on into the margin (and, with
    * `lookBehindInBytes`, back into `before`: the bytes just before bytes[0], empty at the
-   * input's start). Never throws on garbage.
-   */
-  /**
-   * `zeroPages`: [start, end) byte pairs, sorted, of whole 4 KiB pages of `bytes` known to be all
-   * zeros (the anchor filter's page map); a word pass may leave them out where zeros decide
-   * nothing. Absent when unknown.
+   * input's start). Never throws on garbage. `zeroPages`: [start, end) byte pairs, sorted, of
+   * whole 4 KiB pages of `bytes` known to be all zeros (the anchor filter's page map); a word
+   * pass may leave them out where zeros decide nothing. Absent when unknown.
    */
   scan(bytes: Uint8Array, bodyLength: number, anchors?: AnchorHits, before?: Uint8Array, zeroPages?: readonly number[]): Iterable<Match>;
 }
