@@ -282,9 +282,12 @@ export function filterWordClasses(bytes: Uint8Array, wordStart: number, groups: 
       onBits(g, zero, text, count);
     }
   };
+  // Only the groups a zero range hands on are cleared (a run of pages is 32 groups a page, the
+  // bitmaps 16 K groups each).
   const empty = (from: number, to: number) => {
-    zero.fill(0);
-    text.fill(0);
+    const count = Math.min(classGroupsPerCall, to - from);
+    zero.fill(0, 0, count);
+    text.fill(0, 0, count);
     for (let g = from; g < to; g += classGroupsPerCall) onBits(g, zero, text, Math.min(classGroupsPerCall, to - g));
   };
   let at = 0;
