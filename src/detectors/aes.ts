@@ -26,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import type { Detector, Match } from '../types.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
-import { filterAesRelations, unitsInZeroPages } from './anchor-filter.js';
+import { filterAesRelations, unitsWithin } from './anchor-filter.js';
 
 // ---------------------------------------------------------------------------------------------
 // FIPS-197 arithmetic
@@ -546,7 +546,7 @@ export function findAesKeySchedules(bytes: Uint8Array, bodyLength: number, zeroP
   // blocks of 16 words and leaves few words to look at; JS does the rest (or all, without it).
   // A word of a known zero page after its first relates nowhere (W[j] ^ W[j-1] = 0): not read.
   const from = 8, to = count - 8;
-  const skip = unitsInZeroPages(zeroPages, shift, 4).map((w, k) => (k % 2 === 0 ? w + 1 : w));
+  const skip = unitsWithin(zeroPages, shift, 4).map((w, k) => (k % 2 === 0 ? w + 1 : w));
   for (let j = filterAesRelations(bytes, shift, from, to, atWord, skip); j < to; j++) atWord(j);
   for (let k = 0; k < LAGS.length; k++) flush(k);
   return [...finder.found.values()].sort((a, b) => a.start - b.start);

@@ -246,14 +246,14 @@ function rangesBetween(skip: readonly number[], from: number, to: number): Array
 }
 
 /**
- * The runs of whole units of `unitBytes` (counted from byte `start`) that lie inside the zero
- * pages ([start, end) byte pairs, sorted): [first, end) pairs of unit indexes.
+ * The runs of whole units of `unitBytes` (counted from byte `start`) that lie inside `ranges`
+ * ([from, to) byte pairs, sorted: known zero pages or ranges): [first, end) pairs of unit indexes.
  */
-export function unitsInZeroPages(zeroPages: readonly number[] | undefined, start: number, unitBytes: number): number[] {
+export function unitsWithin(ranges: readonly number[] | undefined, start: number, unitBytes: number): number[] {
   const runs: number[] = [];
-  for (let z = 0; zeroPages && z + 1 < zeroPages.length; z += 2) {
-    const first = Math.max(0, Math.ceil((zeroPages[z] - start) / unitBytes));
-    const end = Math.floor((zeroPages[z + 1] - start) / unitBytes);
+  for (let z = 0; ranges && z + 1 < ranges.length; z += 2) {
+    const first = Math.max(0, Math.ceil((ranges[z] - start) / unitBytes));
+    const end = Math.floor((ranges[z + 1] - start) / unitBytes);
     if (first < end) runs.push(first, end);
   }
   return runs;

@@ -61,7 +61,7 @@
 //   pointers) are not reported: only zeros and text are backgrounds.
 import type { Detector, Match } from '../types.js';
 import { redactedBinaryEvidence } from '../report/redact.js';
-import { filterWordClasses, unitsInZeroPages } from './anchor-filter.js';
+import { filterWordClasses, unitsWithin } from './anchor-filter.js';
 
 /** Shortest and longest runs reported. */
 const minimumRunLength = 16;
@@ -513,7 +513,7 @@ function collectRuns(bytes: Uint8Array, until: number, zeroPages?: readonly numb
     segmentsOfBits(zero, n, 32 * firstGroup, zeroState, zeroSegments);
     segmentsOfBits(text, n, 32 * firstGroup, textState, textSegments);
   };
-  let classified = filterWordClasses(bytes, shift, groups, onBits, unitsInZeroPages(zeroPages, shift, 128)) ? groups : 0;
+  let classified = filterWordClasses(bytes, shift, groups, onBits, unitsWithin(zeroPages, shift, 128)) ? groups : 0;
   for (; 32 * classified < count; classified += jsGroupsPerPiece) {
     const n = Math.min(jsGroupsPerPiece, Math.ceil(count / 32) - classified);
     classifyWords(W, 32 * classified, Math.min(count, 32 * (classified + n)), jsZeroBits, jsTextBits);

@@ -10,7 +10,7 @@
 // 64 big-endian bytes anywhere), 16 with Ed25519/X25519 keys (32 bytes anywhere), 128 with RSA
 // moduli alone. The cost is one probe per non-zero stride, whatever the number of patterns,
 // and the memory bandwidth of reading the chunk.
-import { filterProbe, isFilterMemory } from '../detectors/anchor-filter.js';
+import { filterProbe, isFilterMemory, unitsWithin } from '../detectors/anchor-filter.js';
 import { bytesAt, HitList } from '../detectors/anchors.js';
 import type { RawPattern } from './targets.js';
 
@@ -95,20 +95,12 @@ export function buildPatternTable(patterns: readonly RawPattern[]): PatternTable
   let bits = 4;
   while (1 << bits < count * 4) bits++;
   const size = 1 << bits;
-  const table: PatternTable = {
-    patterns,
-    mask: size - 1,
-    shift: 32 - bits,
-    key: new Int32Array(size),
-    ref: new Int32Array(size),
-    at: new Int32Array(size),
-    maxPatternLength: Math.max(0, ...patterns.map((p) => p.bytes.length)),
-    zeroReachInBytes: 8 + Math.max(0, ...patterns.map((p) => p.bytes.length + (p.encodedPrefix?.length ?? 0))),
-    strideInBytes: strideFor(patterns),
-    longestRun: 0,
-    filter: new Int32Array(2048),
-  };
-  const { key: slotKey, ref, at, filter, mask, shift } = table;
+  const mask = size - 1;
+  const shift = 32 - bits;
+  const slotKey = new Int32Array(size);
+  const ref = new Int32Array(size);
+  const at = new Int32Array(size);
+  const filter = new Int32Array(2048);
   for (let w = 0; w < count; w++) {
     const key = keys[w];
     const product = Math.imul(key, MULTIPLIER);
@@ -120,7 +112,19 @@ export function buildPatternTable(patterns: readonly RawPattern[]): PatternTable
     ref[h] = owners[w] + 1;
     at[h] = offsets[w];
   }
-  return { ...table, longestRun: longestRun(ref) };
+  return {
+    patterns,
+    mask,
+    shift,
+    key: slotKey,
+    ref,
+    at,
+    maxPatternLength: Math.max(0, ...patterns.map((p) => p.bytes.length)),
+    zeroReachInBytes: 8 + Math.max(0, ...patterns.map((p) => p.bytes.length + (p.encodedPrefix?.length ?? 0))),
+    strideInBytes: strideFor(patterns),
+    longestRun: longestRun(ref),
+    filter,
+  };
 }
 
 /**
@@ -161,9 +165,10 @@ export function occurrenceSearchWhileFilling(table: PatternTable, bytes: Uint8Ar
   // The probed words (multiples of step) that lie wholly in a zero range, as [from, to) pairs of
   // word indexes, each a multiple of step: from the first such word to the first one past the range.
   const skips: number[] = [];
-  for (let z = 0; z + 1 < zeros.length; z += 2) {
-    const from = Math.ceil(Math.ceil(zeros[z] / 4) / step) * step;
-    const to = Math.ceil(Math.floor(zeros[z + 1] / 4) / step) * step;
+  const wordsInZeros = unitsWithin(zeros, 0, 4);
+  for (let z = 0; z + 1 < wordsInZeros.length; z += 2) {
+    const from = Math.ceil(wordsInZeros[z] / step) * step;
+    const to = Math.ceil(wordsInZeros[z + 1] / step) * step;
     if (from < to) skips.push(from, to);
   }
   const probeRange = (from: number, to: number) => {

@@ -4,7 +4,7 @@
 // reads every word: keys right before, right after and between zero pages, at odd offsets.
 import { describe, expect, test } from 'vitest';
 import { aesDetector, decryptionSchedule, expandKey } from '../../src/detectors/aes.js';
-import { anchorEngine, filterWordClasses, unitsInZeroPages } from '../../src/detectors/anchor-filter.js';
+import { anchorEngine, filterWordClasses, unitsWithin } from '../../src/detectors/anchor-filter.js';
 import { classifyWords, entropyDetector } from '../../src/detectors/entropy.js';
 import type { Match } from '../../src/types.js';
 import { pseudoRandomBytes } from '../helpers/keys.js';
@@ -121,7 +121,7 @@ describe('aes and entropy leave out known zero pages', () => {
       seenZero.set(z.subarray(0, count), first);
       seenText.set(t.subarray(0, count), first);
     };
-    const zeroGroups = unitsInZeroPages(zeroPageRuns(bytes), 0, 128);
+    const zeroGroups = unitsWithin(zeroPageRuns(bytes), 0, 128);
     expect(zeroGroups.length).toBeGreaterThan(4);
     expect(filterWordClasses(bytes, 0, groups, onBits, zeroGroups)).toBe(true);
     expect(seenZero).toEqual(zero);
@@ -129,9 +129,9 @@ describe('aes and entropy leave out known zero pages', () => {
   });
 
   test('whole units inside zero pages, counted from an offset', () => {
-    expect(unitsInZeroPages([0, 4096, 8192, 16384], 0, 128)).toEqual([0, 32, 64, 128]);
-    expect(unitsInZeroPages([4096, 8192], 3, 4)).toEqual([1024, 2047]);
-    expect(unitsInZeroPages([0, 4096], 100, 128)).toEqual([0, 31]);
-    expect(unitsInZeroPages(undefined, 0, 4)).toEqual([]);
+    expect(unitsWithin([0, 4096, 8192, 16384], 0, 128)).toEqual([0, 32, 64, 128]);
+    expect(unitsWithin([4096, 8192], 3, 4)).toEqual([1024, 2047]);
+    expect(unitsWithin([0, 4096], 100, 128)).toEqual([0, 31]);
+    expect(unitsWithin(undefined, 0, 4)).toEqual([]);
   });
 });
