@@ -168,7 +168,7 @@
 
   ;; The raw-key search's word probe (src/raw/occurrences.ts): one 32-bit word in every `step`
   ;; words of [from, to) is looked up in an open-addressing table of pattern words (keys,
-  ;; refs: 0 = empty slot), behind a 65536-bit filter of the hash's top 16 bits. Every slot
+  ;; refs: 0 = empty slot), behind a 16 KiB filter. Every slot
   ;; whose key equals the word is written as (word index, slot), in probe order: JS confirms
   ;; the whole pattern. Stops early, before a word, when fewer than `reserve` output bytes
   ;; are left (the longest probe chain's worth); returns the word index to resume from.
@@ -178,8 +178,7 @@
     (param $out i32) (param $outEnd i32) (param $reserve i32)
     (result i32)
     (local $i i32) (local $at i32) (local $stepBytes i32)
-    (local $w0 i32) (local $w1 i32) (local $w2 i32) (local $w3 i32)
-    (local $t0 i32) (local $t1 i32) (local $t2 i32) (local $t3 i32)
+    (local $w0 i32) (local $w1 i32) (local $w2 i32) (local $w3 i32) (local $f i32) (local $u i32)
     (local.set $i (local.get $from))
     (local.set $stepBytes (i32.shl (local.get $step) (i32.const 2)))
     ;; Four words at a time while four fit and their output would: four independent loads,
@@ -194,18 +193,30 @@
         (local.set $w1 (i32.load (i32.add (local.get $at) (local.get $stepBytes))))
         (local.set $w2 (i32.load (i32.add (local.get $at) (i32.shl (local.get $stepBytes) (i32.const 1)))))
         (local.set $w3 (i32.load (i32.add (local.get $at) (i32.mul (local.get $stepBytes) (i32.const 3)))))
-        (local.set $t0 (i32.shr_u (i32.mul (local.get $w0) (i32.const 0x9e3779b1)) (i32.const 16)))
-        (local.set $t1 (i32.shr_u (i32.mul (local.get $w1) (i32.const 0x9e3779b1)) (i32.const 16)))
-        (local.set $t2 (i32.shr_u (i32.mul (local.get $w2) (i32.const 0x9e3779b1)) (i32.const 16)))
-        (local.set $t3 (i32.shr_u (i32.mul (local.get $w3) (i32.const 0x9e3779b1)) (i32.const 16)))
-        ;; A shift count is taken mod 32: the filter word's bit for top is (word >> top) & 1.
+        ;; The filter, a blocked Bloom filter (src/raw/occurrences.ts builds it): the top 12 bits
+        ;; of the table's hash choose one of 4096 words (16 KiB, in L1), the top 10 of a second
+        ;; hash two bits in it; a word passes when both are set (a shift count is taken mod 32:
+        ;; (f >> b) & 1 is bit b of f). Written out for each word: V8 did not inline a function
+        ;; for it, and the calls took as long as the rest of the loop.
         (if (i32.and (i32.const 1) (i32.or
               (i32.or
-                (i32.shr_u (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $t0) (i32.const 5)) (i32.const 2)))) (local.get $t0))
-                (i32.shr_u (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $t1) (i32.const 5)) (i32.const 2)))) (local.get $t1)))
+                (i32.and
+                (i32.shr_u (local.tee $f (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (i32.mul (local.get $w0) (i32.const 0x9e3779b1)) (i32.const 20)) (i32.const 2)))))
+                  (i32.shr_u (local.tee $u (i32.mul (local.get $w0) (i32.const 0x85ebca6b))) (i32.const 27)))
+                (i32.shr_u (local.get $f) (i32.shr_u (local.get $u) (i32.const 22))))
+                (i32.and
+                (i32.shr_u (local.tee $f (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (i32.mul (local.get $w1) (i32.const 0x9e3779b1)) (i32.const 20)) (i32.const 2)))))
+                  (i32.shr_u (local.tee $u (i32.mul (local.get $w1) (i32.const 0x85ebca6b))) (i32.const 27)))
+                (i32.shr_u (local.get $f) (i32.shr_u (local.get $u) (i32.const 22)))))
               (i32.or
-                (i32.shr_u (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $t2) (i32.const 5)) (i32.const 2)))) (local.get $t2))
-                (i32.shr_u (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $t3) (i32.const 5)) (i32.const 2)))) (local.get $t3)))))
+                (i32.and
+                (i32.shr_u (local.tee $f (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (i32.mul (local.get $w2) (i32.const 0x9e3779b1)) (i32.const 20)) (i32.const 2)))))
+                  (i32.shr_u (local.tee $u (i32.mul (local.get $w2) (i32.const 0x85ebca6b))) (i32.const 27)))
+                (i32.shr_u (local.get $f) (i32.shr_u (local.get $u) (i32.const 22))))
+                (i32.and
+                (i32.shr_u (local.tee $f (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (i32.mul (local.get $w3) (i32.const 0x9e3779b1)) (i32.const 20)) (i32.const 2)))))
+                  (i32.shr_u (local.tee $u (i32.mul (local.get $w3) (i32.const 0x85ebca6b))) (i32.const 27)))
+                (i32.shr_u (local.get $f) (i32.shr_u (local.get $u) (i32.const 22)))))))
           (then
             (local.set $out (call $probeWord (local.get $w0) (local.get $i) (local.get $keys) (local.get $refs) (local.get $mask) (local.get $shift) (local.get $filter) (local.get $out)))
             (local.set $out (call $probeWord (local.get $w1) (i32.add (local.get $i) (local.get $step)) (local.get $keys) (local.get $refs) (local.get $mask) (local.get $shift) (local.get $filter) (local.get $out)))
@@ -232,14 +243,14 @@
   (func $probeWord
     (param $word i32) (param $i i32) (param $keys i32) (param $refs i32) (param $mask i32) (param $shift i32) (param $filter i32) (param $out i32)
     (result i32)
-    (local $product i32) (local $top i32) (local $h i32) (local $r i32)
+    (local $product i32) (local $h i32) (local $r i32) (local $f i32) (local $u i32)
     (if (local.get $word)
       (then
         (local.set $product (i32.mul (local.get $word) (i32.const 0x9e3779b1)))
-        (local.set $top (i32.shr_u (local.get $product) (i32.const 16)))
-        (if (i32.and
-              (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (local.get $top) (i32.const 5)) (i32.const 2))))
-              (i32.shl (i32.const 1) (i32.and (local.get $top) (i32.const 31))))
+        (if (i32.and (i32.const 1) (i32.and
+                (i32.shr_u (local.tee $f (i32.load (i32.add (local.get $filter) (i32.shl (i32.shr_u (i32.mul (local.get $word) (i32.const 0x9e3779b1)) (i32.const 20)) (i32.const 2)))))
+                  (i32.shr_u (local.tee $u (i32.mul (local.get $word) (i32.const 0x85ebca6b))) (i32.const 27)))
+                (i32.shr_u (local.get $f) (i32.shr_u (local.get $u) (i32.const 22)))))
           (then
             (local.set $h (i32.shr_u (local.get $product) (local.get $shift)))
             (block $chainDone

@@ -4,7 +4,7 @@
 // Every 4-byte substring, at every offset, of every pattern goes into an open-addressing hash
 // table keyed by its 32-bit value. An occurrence of a pattern that is long enough for its
 // alignment (see strideFor) contains a whole S-aligned 4-byte word of the file, so looking up
-// only those words (one Uint32 read each, zero words skipped at once, an 8 KiB bit filter in
+// only those words (one Uint32 read each, zero words skipped at once, a 16 KiB Bloom filter in
 // L1 before the table) finds every occurrence; each table hit is verified by comparing the
 // whole pattern. S is 32 with EC targets (32-byte coordinates as 8-aligned limbs, the point's
 // 64 big-endian bytes anywhere), 16 with Ed25519/X25519 keys (32 bytes anywhere), 128 with RSA
@@ -35,9 +35,8 @@ export interface PatternTable {
   /** The longest run of occupied slots (around the end too): no probe chain is longer. */
   readonly longestRun: number;
   /**
-   * 65536 bits, one per value of the hash's top 16 bits: set where a key hashes. 8 KiB stay in
-   * L1 while the 64 KiB table does not; 96% of random words stop here (measured: the stride-16
-   * loop went from 2.3 to 3.7 GB/s of CPU, next to 4.8 GB/s for the loads alone).
+   * Two bits per key in one of 4096 words (passesFilter): 16 KiB stay in L1 while the 64 KiB
+   * table does not, and nearly every random word stops here.
    */
   readonly filter: Int32Array;
 }
@@ -63,6 +62,22 @@ export function strideFor(patterns: readonly RawPattern[]): number {
 }
 const maximumStrideInBytes = 128;
 const MULTIPLIER = 0x9e3779b1 | 0;
+const SECOND_MULTIPLIER = 0x85ebca6b | 0;
+/** 4096 words of 32 bits: 16 KiB, in L1 beside the chunk's stream. */
+const filterWords = 4096;
+
+/**
+ * The table's filter, a blocked Bloom filter: a key sets two bits of one 32-bit word (the word
+ * by the top 12 bits of its table hash, the bits by the top 10 of a second hash). With the
+ * bench's six public keys (6,000 words of their forms) one bit in ten is set and a random word
+ * passes about once in a hundred; the 65536-bit filter it replaces (one bit per key) passed one
+ * in eleven, and a group of four probed words one in three (wasm/anchor-scan.wat: $passes).
+ */
+function passesFilter(filter: Int32Array, word: number, product: number): boolean {
+  const f = filter[product >>> 20];
+  const second = Math.imul(word, SECOND_MULTIPLIER);
+  return ((f >>> (second >>> 27)) & (f >>> ((second >>> 22) & 31)) & 1) !== 0;
+}
 
 /**
  * A chunk reports at most this many occurrences (a dump that repeats a modulus a million times
@@ -100,12 +115,12 @@ export function buildPatternTable(patterns: readonly RawPattern[]): PatternTable
   const slotKey = new Int32Array(size);
   const ref = new Int32Array(size);
   const at = new Int32Array(size);
-  const filter = new Int32Array(2048);
+  const filter = new Int32Array(filterWords);
   for (let w = 0; w < count; w++) {
     const key = keys[w];
     const product = Math.imul(key, MULTIPLIER);
-    const top = product >>> 16;
-    filter[top >>> 5] |= 1 << (top & 31);
+    const second = Math.imul(key, SECOND_MULTIPLIER);
+    filter[product >>> 20] |= (1 << (second >>> 27)) | (1 << ((second >>> 22) & 31));
     let h = product >>> shift;
     while (ref[h] !== 0) h = (h + 1) & mask;
     slotKey[h] = key;
@@ -237,8 +252,7 @@ function probeInJs(table: PatternTable, bytes: Uint8Array, from: number, words: 
     const word = u32[i] | 0;
     if (word === 0) continue;
     const product = Math.imul(word, MULTIPLIER);
-    const top = product >>> 16;
-    if ((filter[top >>> 5] & (1 << (top & 31))) === 0) continue;
+    if (!passesFilter(filter, word, product)) continue;
     let h = product >>> shift;
     for (let r = ref[h]; r !== 0; h = (h + 1) & mask, r = ref[h]) if (keys[h] === word) onCandidate(i, h);
   }

@@ -72,35 +72,45 @@ type Interval = [number, number];
 
 type Near = 'limbs' | 'words' | 'unaligned' | 'any';
 
-const suggests: Record<Near, (o: VerifyOccurrence) => boolean> = {
-  limbs: (o) => o.form !== 'raw-words',
-  words: (o) => o.form === 'raw-words',
-  unaligned: (o) => o.form === 'raw-be' && !o.encoded,
+/** Whether an occurrence in `o`'s form suggests candidates `near` it. */
+function suggests(near: Near, o: VerifyOccurrence): boolean {
+  if (near === 'limbs') return o.form !== 'raw-words';
+  if (near === 'words') return o.form === 'raw-words';
+  if (near === 'unaligned') return o.form === 'raw-be' && !o.encoded;
   // EC scalars: a runtime may keep the scalar in another form than its point. A JVM holds
   // the point as BigInteger int[] coordinates (raw-words) and the scalar as a little-endian
   // byte[] (ECPrivateKeyImpl.arrayS, raw-le): measured 14.1 to 14.4 KiB before the x
   // coordinate in five gcores of Java 17, 139 to 186 KiB in three of Java 25 (scalarFromWords).
-  any: () => true,
-};
+  return true;
+}
 
-/** A radius, or one per occurrence. */
-type Radius = number | ((o: VerifyOccurrence) => number);
-
-/** Union of [start - radius, start + length + radius) clipped to [0, end), sorted, over the occurrences of the target that suggest `near`. */
-function neighbourhoodsFrom(occurrences: VerifyTask['occurrences'], target: number, near: Near, radius: Radius, end: number): Interval[] {
-  const raw: Interval[] = occurrences
-    .filter((o) => o.target === target && suggests[near](o))
-    .map((o): Interval => {
-      const r = typeof radius === 'number' ? radius : radius(o);
-      return [Math.max(0, o.start - r), Math.min(end, o.start + o.length + r)];
-    })
-    .filter(([a, b]) => a < b)
-    .sort((a, b) => a[0] - b[0]);
+/**
+ * Union of [start - r, start + length + r) over the occurrences of the target that suggest
+ * `near` (r: `radius`, or `wordsRadius` for a raw-words occurrence), clipped to [from, to),
+ * sorted. Plain loops: this runs for every target of every task, cold in each worker, and as
+ * a chain of filter, map and sort callbacks TurboFan took 30 to 44 ms to compile it, again
+ * after each deoptimization.
+ */
+function neighbourhoodsFrom(occurrences: readonly VerifyOccurrence[], target: number, near: Near, radius: number, wordsRadius: number, from: number, to: number): Interval[] {
+  const raw: Interval[] = [];
+  for (let k = 0; k < occurrences.length; k++) {
+    const o = occurrences[k];
+    if (o.target !== target || !suggests(near, o)) continue;
+    const r = o.form === 'raw-words' ? wordsRadius : radius;
+    const a = Math.max(from, o.start - r);
+    const b = Math.min(to, o.start + o.length + r);
+    if (a >= b) continue;
+    // Insertion by start: a task has a few occurrences of a key.
+    const interval: Interval = [a, b];
+    let i = raw.push(interval) - 1;
+    for (; i > 0 && raw[i - 1][0] > a; i--) raw[i] = raw[i - 1];
+    raw[i] = interval;
+  }
   const out: Interval[] = [];
-  for (const iv of raw) {
-    const last = out[out.length - 1];
-    if (last && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
-    else out.push([...iv]);
+  for (let k = 0; k < raw.length; k++) {
+    const last = out.length > 0 ? out[out.length - 1] : undefined;
+    if (last !== undefined && raw[k][0] <= last[1]) last[1] = Math.max(last[1], raw[k][1]);
+    else out.push(raw[k]);
   }
   return out;
 }
@@ -185,17 +195,20 @@ export function verifyCandidates(bytes: Uint8Array, task: VerifyTask): RawMatch[
   const found: RawMatch[] = [];
   const end = Math.min(task.candidateEnd, bytes.length);
   const start = task.candidateStart ?? 0;
-  const neighbourhoods = (occurrences: VerifyOccurrence[], target: number, near: Near, radius: Radius, to: number) =>
-    neighbourhoodsFrom(occurrences, target, near, radius, to).map(([a, b]): Interval => [Math.max(a, start), b]).filter(([a, b]) => a < b);
-  task.targets.forEach((target, index) => {
+  const { prime, primeUnaligned, scalarNear, scalar, scalarFromWords, scalarUnaligned } = task.radii;
+  const occurrences = task.occurrences;
+  for (let index = 0; index < task.targets.length; index++) {
+    const target = task.targets[index];
     const everywhere = task.everywhere.includes(index);
-    const around = (near: Near, radius: Radius) => (everywhere ? [[start, end] as Interval] : neighbourhoods(task.occurrences, index, near, radius, end));
-    const { prime, primeUnaligned, scalarNear, scalar, scalarFromWords, scalarUnaligned } = task.radii;
-    const farScalar = (o: VerifyOccurrence) => (o.form === 'raw-words' ? Math.max(scalar, scalarFromWords) : scalar);
+    const around = (near: Near, radius: number, wordsRadius = radius): Interval[] => (everywhere ? [[start, end]] : neighbourhoodsFrom(occurrences, index, near, radius, wordsRadius, start, end));
     if (target.type === 'rsa') findPrimes(bytes, task.offset, target, index, around('limbs', prime), around('words', prime), around('unaligned', primeUnaligned), found);
-    else if (target.type === 'ec') findScalars(bytes, task.offset, target, index, around('any', scalarNear), around('any', farScalar), around('words', scalarNear), around('any', farScalar), around('unaligned', scalarUnaligned), found);
-    else findOkp(bytes, task.offset, target, index, task.occurrences.filter((o) => o.target === index), neighbourhoods(task.occurrences, index, 'limbs', scalarNear, end), neighbourhoods(task.occurrences, index, 'limbs', scalar, end), start, end, found);
-  });
+    else if (target.type === 'ec') {
+      const far = around('any', scalar, Math.max(scalar, scalarFromWords));
+      findScalars(bytes, task.offset, target, index, around('any', scalarNear), far, around('words', scalarNear), far, around('unaligned', scalarUnaligned), found);
+    } else {
+      findOkp(bytes, task.offset, target, index, occurrences.filter((o) => o.target === index), neighbourhoodsFrom(occurrences, index, 'limbs', scalarNear, scalarNear, start, end), neighbourhoodsFrom(occurrences, index, 'limbs', scalar, scalar, start, end), start, end, found);
+    }
+  }
   return found.sort((a, b) => a.start - b.start || a.length - b.length);
 }
 

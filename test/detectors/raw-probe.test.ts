@@ -162,6 +162,28 @@ describe('the raw search word probe in the SIMD module', () => {
     }
   });
 
+  it("a coordinate whose one probed word is alone in the module's group of four words, at each place in the group: found", () => {
+    // EC alone: stride 32, so a 32-byte coordinate's limbs at a multiple of 32 hold one probed
+    // word, and the other three words of its group are zeros (they pass no filter).
+    const ecPatterns = patternsOf([targets[1]]);
+    const ecTable = buildPatternTable(ecPatterns);
+    expect(ecTable.strideInBytes).toBe(32);
+    const coordinates = ecPatterns.map((p, index) => ({ p, index })).filter(({ p }) => p.form === 'raw-le' && p.bytes.length === 32);
+    expect(coordinates.length).toBe(4); // x and y, and both in Montgomery form
+    for (const { p, index } of coordinates) {
+      const bytes = new Uint8Array(64 * 1024);
+      // Groups start every 128 bytes from the chunk's start: one plant per group, at its word k.
+      const starts = [0, 1, 2, 3].map((k) => 4096 + 1024 * k + 32 * k);
+      for (const start of starts) bytes.set(p.bytes, start);
+      withPinnedChunk(bytes.length, (view) => {
+        view.set(bytes);
+        const search = occurrenceSearchWhileFilling(ecTable, view);
+        search.advance(bytes.length);
+        expect(search.finish(bytes.length, bytes.length).filter((o) => o.pattern === index).map((o) => o.start)).toEqual(starts);
+      });
+    }
+  });
+
   it('a flood of one pattern past the per-chunk cap stops where the JS probe stops', () => {
     const p = patterns.find((x) => x.alignment === 8)!;
     const stride = Math.ceil(p.bytes.length / 8) * 8;
