@@ -300,7 +300,7 @@ describe('Spool.holes', () => {
 describe('a worker fills only the edges of the known zeros of an occurrence task', () => {
   test('what its buffer held before (the modulus everywhere, and across both edges of the zero range) is never seen: the occurrences of the true bytes', async () => {
     const { default: scanChunk } = await import('../dist/pool/worker.js');
-    const { patternsOf, patternSetId } = await import('../dist/raw/targets.js');
+    const { packPatterns, patternsOf, patternSetId } = await import('../dist/raw/targets.js');
     const spki = createPublicKey(rsa).export({ type: 'spki', format: 'der' });
     const targets = collectPublics(new Uint8Array(spki), spki.length).map((v) => toTarget(v)!);
     const patterns = patternsOf(targets);
@@ -324,7 +324,7 @@ describe('a worker fills only the edges of the known zeros of an occurrence task
     const run = (file: string, zeros?: number[]) => {
       const fd = fs.openSync(file, 'r');
       try {
-        const task: ChunkTask = { length: size, bodyLength: size, detectorIds: [], read: { fd, position: 0, ...(zeros ? { zeros } : {}) }, raw: { step: 'occurrences', offset: 0, bodyStart: 0, setId: patternSetId(patterns), patterns } };
+        const task: ChunkTask = { length: size, bodyLength: size, detectorIds: [], read: { fd, position: 0, ...(zeros ? { zeros } : {}) }, raw: { step: 'occurrences', offset: 0, bodyStart: 0, setId: patternSetId(patterns), patterns: packPatterns(patterns) } };
         return (scanChunk(task).raw?.occurrences ?? []).map((o) => [o.offset, patterns[o.pattern].form]);
       } finally {
         fs.closeSync(fd);

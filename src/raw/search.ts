@@ -18,7 +18,7 @@ import type { ChunkResult, ChunkTask } from '../pool/worker.js';
 import type { Finding } from '../types.js';
 import { strideFor } from './occurrences.js';
 import type { RawTask } from './task.js';
-import { hexToBytes, longestPrefix, patternSetId, patternsOf, type PublicValue, type RawForm, type RawTarget } from './targets.js';
+import { hexToBytes, longestPrefix, packPatterns, patternSetId, patternsOf, type PublicValue, type RawForm, type RawTarget } from './targets.js';
 import type { Radii, RawMatch, VerifyOccurrence } from './verify.js';
 import { ZeroPages } from './zero-pages.js';
 
@@ -123,6 +123,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
   if (targets.length === 0 || host.size === 0) return [];
   const patterns = patternsOf(targets);
   const setId = patternSetId(patterns);
+  const packed = packPatterns(patterns);
   const bufferSize = host.bufferSizeInBytes;
   const strideInBytes = strideFor(patterns);
   const roundUp = (n: number) => Math.ceil(n / strideInBytes) * strideInBytes;
@@ -232,7 +233,7 @@ export async function searchRawKeys(host: RawSearchHost, targets: readonly RawTa
     }
     const bodyStart = offset - readFrom;
     const bodyLength = Math.max(0, Math.min(chunkSizeInBytes, readTo - offset));
-    const raw: RawTask = { step: 'occurrences', offset: readFrom, bodyStart, setId, patterns, ...(hprof ? { hprofTargets: [...targets] } : {}) };
+    const raw: RawTask = { step: 'occurrences', offset: readFrom, bodyStart, setId, patterns: packed, ...(hprof ? { hprofTargets: [...targets] } : {}) };
     // A slot before planning on: a 20 GB file is not a queue of 2,500 tasks.
     await host.slots.acquire();
     inFlight.push(

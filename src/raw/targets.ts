@@ -137,6 +137,45 @@ export function longestPrefix(patterns: readonly RawPattern[]): number {
   return Math.max(0, ...patterns.map((p) => p.encodedPrefix?.length ?? 0));
 }
 
+/**
+ * A pattern set as two typed arrays, for a task message: every occurrence task carries its set
+ * (whichever worker runs it builds the table once), and as 30 objects with a Uint8Array each it
+ * took 76 µs to serialize and 80 µs to deserialize, a task, on both threads; packed, a memcpy.
+ * meta: per pattern target, form (index in RAW_FORMS), alignment, length, prefix length (-1:
+ * none); bytes: each pattern's bytes, then its prefix's, in order.
+ */
+export interface PackedPatterns {
+  meta: Int32Array;
+  bytes: Uint8Array;
+}
+
+export function packPatterns(patterns: readonly RawPattern[]): PackedPatterns {
+  const meta = new Int32Array(5 * patterns.length);
+  const bytes = new Uint8Array(patterns.reduce((sum, p) => sum + p.bytes.length + (p.encodedPrefix?.length ?? 0), 0));
+  let at = 0;
+  patterns.forEach((p, i) => {
+    meta.set([p.target, RAW_FORMS.indexOf(p.form), p.alignment, p.bytes.length, p.encodedPrefix ? p.encodedPrefix.length : -1], 5 * i);
+    bytes.set(p.bytes, at);
+    at += p.bytes.length;
+    if (p.encodedPrefix) bytes.set(p.encodedPrefix, at);
+    at += p.encodedPrefix?.length ?? 0;
+  });
+  return { meta, bytes };
+}
+
+export function unpackPatterns({ meta, bytes }: PackedPatterns): RawPattern[] {
+  const patterns: RawPattern[] = [];
+  let at = 0;
+  for (let i = 0; i < meta.length; i += 5) {
+    const [target, form, alignment, length, prefixLength] = meta.subarray(i, i + 5);
+    const pattern: RawPattern = { target, form: RAW_FORMS[form], bytes: bytes.slice(at, at + length), alignment };
+    at += length;
+    if (prefixLength >= 0) pattern.encodedPrefix = bytes.slice(at, (at += prefixLength));
+    patterns.push(pattern);
+  }
+  return patterns;
+}
+
 /** Identity of a pattern set: workers build their table once per set. */
 export function patternSetId(patterns: readonly RawPattern[]): string {
   const hash = createHash('sha256');

@@ -2,12 +2,12 @@
 // or test the candidates of a window. Only offsets and indexes go back, never bytes.
 import { buildPatternTable, occurrenceSearchWhileFilling, type OccurrenceSearch, type PatternTable } from './occurrences.js';
 import { findInHprofArrays } from './hprof-arrays.js';
-import type { RawPattern, RawTarget } from './targets.js';
+import { unpackPatterns, type PackedPatterns, type RawTarget } from './targets.js';
 import { verifyCandidates, type RawMatch, type VerifyTask } from './verify.js';
 
 export type RawTask =
   /** offset: of bytes[0]; the body (occurrences that start in it) begins at bodyStart, after a look-behind. */
-  | { step: 'occurrences'; offset: number; bodyStart: number; setId: string; patterns: RawPattern[]; hprofTargets?: RawTarget[] }
+  | { step: 'occurrences'; offset: number; bodyStart: number; setId: string; patterns: PackedPatterns; hprofTargets?: RawTarget[] }
   | ({ step: 'verify' } & VerifyTask);
 
 export interface RawResult {
@@ -24,7 +24,7 @@ export function tableFor(task: Extract<RawTask, { step: 'occurrences' }>): Patte
   let table = tables.get(task.setId);
   if (!table) {
     if (tables.size >= 4) tables.delete(tables.keys().next().value!);
-    table = buildPatternTable(task.patterns);
+    table = buildPatternTable(unpackPatterns(task.patterns));
     tables.set(task.setId, table);
   }
   return table;

@@ -6,7 +6,7 @@ import { withPinnedChunk } from '../helpers/pinned.js';
 import { collectPublics } from '../../src/raw/collect.js';
 import { buildPatternTable, longestRun, maximumOccurrencesPerChunk, occurrenceSearchWhileFilling, type Occurrence } from '../../src/raw/occurrences.js';
 import { toTarget } from '../../src/raw/search.js';
-import { patternsOf } from '../../src/raw/targets.js';
+import { packPatterns, patternsOf, unpackPatterns } from '../../src/raw/targets.js';
 import { prng } from '../helpers/random.js';
 
 const spki = (key: KeyObject) => new Uint8Array(key.export({ type: 'spki', format: 'der' }));
@@ -182,6 +182,15 @@ describe('the raw search word probe in the SIMD module', () => {
         expect(search.finish(bytes.length, bytes.length).filter((o) => o.pattern === index).map((o) => o.start)).toEqual(starts);
       });
     }
+  });
+
+  it('a pattern set packed for a task message unpacks to the same patterns, prefixes and all, through structured clone', () => {
+    const withPrefix = patterns.filter((p) => p.encodedPrefix !== undefined).length;
+    expect(withPrefix).toBeGreaterThan(0);
+    expect(withPrefix).toBeLessThan(patterns.length);
+    const cloned = structuredClone(packPatterns(patterns));
+    expect(unpackPatterns(cloned)).toEqual(patterns.map((p) => ({ ...p, bytes: Uint8Array.from(p.bytes), ...(p.encodedPrefix ? { encodedPrefix: Uint8Array.from(p.encodedPrefix) } : {}) })));
+    expect(unpackPatterns(packPatterns([]))).toEqual([]);
   });
 
   it('a flood of one pattern past the per-chunk cap stops where the JS probe stops', () => {
