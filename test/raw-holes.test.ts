@@ -212,25 +212,29 @@ describe('the raw search hands the known zeros to its workers', () => {
       },
     };
     expect(await searchRawKeys(host, targets)).toEqual([]);
-    expect(tasks.length).toBeGreaterThan(2);
+    // A task reads a chunk, and maybe the next ones after it.
+    const pieces = tasks.flatMap((t) => [
+      { position: t.read!.position, length: t.length, zeros: t.read!.zeros },
+      ...(t.raw?.step === 'occurrences' ? (t.raw.next ?? []) : []).map((p) => ({ position: p.offset, length: p.length, zeros: p.zeros })),
+    ]);
+    expect(pieces.length).toBeGreaterThan(2);
     // The whole 4 KiB pages inside them, joined.
     const merged: Array<[number, number]> = [[0, 8 * MiB + 30 * 4096], [12 * MiB + 4096, 12 * MiB + 10 * 4096], [20 * MiB + 4096, 33 * MiB]];
     const read: Array<[number, number]> = [];
-    for (const task of tasks) {
-      const { position, zeros = [] } = task.read!;
+    for (const { position, length, zeros = [] } of pieces) {
       const from = position;
-      const to = position + task.length;
+      const to = position + length;
       const want = merged.flatMap(([a, b]) => (Math.min(to, b) - Math.max(from, a) >= 4096 ? [Math.max(from, a) - from, Math.min(to, b) - from] : []));
       expect(zeros).toEqual(want);
       let at = 0;
       for (let i = 0; i <= zeros.length; i += 2) {
-        const end = i < zeros.length ? zeros[i] : task.length;
+        const end = i < zeros.length ? zeros[i] : length;
         if (end > at) read.push([from + at, from + end]);
         if (i < zeros.length) at = zeros[i + 1];
       }
     }
     // A chunk wholly in zeros is not a task; every byte outside the zero ranges is in a part read.
-    expect(tasks.every((t) => !(t.read!.zeros?.length === 2 && t.read!.zeros[0] === 0 && t.read!.zeros[1] === t.length))).toBe(true);
+    expect(pieces.every((p) => !(p.zeros?.length === 2 && p.zeros[0] === 0 && p.zeros[1] === p.length))).toBe(true);
     read.sort((a, b) => a[0] - b[0]);
     let covered = 0;
     for (const [from, to] of read) {
@@ -336,5 +340,42 @@ describe('a worker fills only the edges of the known zeros of an occurrence task
     // The same as reading every byte (after a stale buffer again).
     run(files[0]);
     expect(run(files[1])).toEqual(withZeros);
+  });
+});
+
+describe('an occurrence task of several chunks', () => {
+  test('reports what each of its chunks reports alone, each occurrence once, in the body it starts in', async () => {
+    const { default: scanChunk } = await import('../dist/pool/worker.js');
+    const { packPatterns, patternsOf, patternSetId } = await import('../dist/raw/targets.js');
+    const spki = createPublicKey(rsa).export({ type: 'spki', format: 'der' });
+    const patterns = patternsOf(collectPublics(new Uint8Array(spki), spki.length).map((v) => toTarget(v)!));
+    const n = limbs(jwkMember(rsa, 'n'));
+    const body = 256 * KiB;
+    const margin = 4 * KiB;
+    const bytes = pseudoRandomBytes(3 * body, 47);
+    bytes.fill(0, 300 * KiB, 400 * KiB);
+    // One in each body, one across each boundary between bodies (it starts in the first: the margin reads it whole).
+    const plants = [1000, body - 128, body + 5000, 2 * body - 64, 2 * body + 9000];
+    for (const at of plants) n.copy(bytes, at);
+    const fd = fs.openSync(tree.put('three-chunks.bin', bytes), 'r');
+    try {
+      const raw = { step: 'occurrences' as const, setId: patternSetId(patterns), patterns: packPatterns(patterns) };
+      const piece = (k: number) => {
+        const readFrom = Math.max(0, k * body - 64);
+        const readTo = Math.min(bytes.length, (k + 1) * body + margin);
+        return { offset: readFrom, bodyStart: k * body - readFrom, length: readTo - readFrom, bodyLength: body, ...(k === 1 ? { zeros: [300 * KiB - readFrom, 400 * KiB - readFrom] } : {}) };
+      };
+      const task = (pieces: ReturnType<typeof piece>[]): ChunkTask => {
+        const [first, ...next] = pieces;
+        return { length: first.length, bodyLength: first.bodyLength, detectorIds: [], read: { fd, position: first.offset, ...(first.zeros ? { zeros: first.zeros } : {}) }, raw: { ...raw, offset: first.offset, bodyStart: first.bodyStart, ...(next.length > 0 ? { next } : {}) } };
+      };
+      const found = (t: ChunkTask) => (scanChunk(t).raw?.occurrences ?? []).filter((o) => patterns[o.pattern].form === 'raw-le').map((o) => o.offset);
+      const alone = [0, 1, 2].flatMap((k) => found(task([piece(k)])));
+      expect(alone).toEqual(plants);
+      expect(found(task([0, 1, 2].map(piece)))).toEqual(plants);
+      expect(found(task([1, 2].map(piece)))).toEqual(plants.slice(2));
+    } finally {
+      fs.closeSync(fd);
+    }
   });
 });

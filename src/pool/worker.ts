@@ -11,7 +11,7 @@ import { readFullSync, type ReadError } from '../input/chunker.js';
 import { dataRuns, dataRunsAround } from '../input/spool.js';
 import { chunkEntropy, type ChunkEntropy } from '../entropy-profile.js';
 import { collectPublics } from '../raw/collect.js';
-import { runRawTask, tableFor, type RawResult, type RawTask } from '../raw/task.js';
+import { runRawTask, tableFor, type OccurrencePiece, type RawResult, type RawTask } from '../raw/task.js';
 import { occurrenceSearchWhileFilling, type OccurrenceSearch } from '../raw/occurrences.js';
 import type { PublicValue } from '../raw/targets.js';
 import type { DetectorId, Match } from '../types.js';
@@ -78,10 +78,30 @@ const fault = process.env.DUMPGUARD_TEST_FAULT;
 
 export default function scanChunk(task: ChunkTask): ChunkResult {
   try {
+    if (task.raw?.step === 'occurrences' && task.raw.next) return scanOccurrencePieces(task, task.raw.next);
     return scanTask(task);
   } finally {
     unpinChunkBuffer();
   }
+}
+
+/** An occurrence task of several chunks: each read and searched in turn into the one chunk buffer. */
+function scanOccurrencePieces(task: ChunkTask, next: OccurrencePiece[]): ChunkResult {
+  const raw = { ...(task.raw as Extract<RawTask, { step: 'occurrences' }>), next: undefined };
+  const pieces: ChunkTask[] = [
+    { ...task, raw },
+    ...next.map((p): ChunkTask => ({ length: p.length, bodyLength: p.bodyLength, detectorIds: [], read: { fd: task.read!.fd, position: p.offset, ...(p.zeros ? { zeros: p.zeros } : {}) }, raw: { ...raw, offset: p.offset, bodyStart: p.bodyStart } })),
+  ];
+  const occurrences: NonNullable<RawResult['occurrences']> = [];
+  let length = 0;
+  for (const piece of pieces) {
+    const result = scanTask(piece);
+    unpinChunkBuffer();
+    if (result.readError) return result;
+    occurrences.push(...(result.raw?.occurrences ?? []));
+    length += result.length;
+  }
+  return { length, bodyLength: 0, matches: [], failures: [], raw: { occurrences } };
 }
 
 function scanTask(task: ChunkTask): ChunkResult {

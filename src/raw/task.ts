@@ -7,8 +7,17 @@ import { verifyCandidates, type RawMatch, type VerifyTask } from './verify.js';
 
 export type RawTask =
   /** offset: of bytes[0]; the body (occurrences that start in it) begins at bodyStart, after a look-behind. */
-  | { step: 'occurrences'; offset: number; bodyStart: number; setId: string; patterns: PackedPatterns; hprofTargets?: RawTarget[] }
+  | { step: 'occurrences'; offset: number; bodyStart: number; setId: string; patterns: PackedPatterns; hprofTargets?: RawTarget[]; next?: OccurrencePiece[] }
   | ({ step: 'verify' } & VerifyTask);
+
+/** A further chunk of an occurrence task: read and searched after the task's own, its occurrences reported with them. */
+export interface OccurrencePiece {
+  offset: number;
+  bodyStart: number;
+  length: number;
+  bodyLength: number;
+  zeros?: number[];
+}
 
 export interface RawResult {
   /** Absolute offsets. */
