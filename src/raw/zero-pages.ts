@@ -36,11 +36,31 @@ export class ZeroPages {
     return page < this.bits.length * 8 && (this.bits[page >>> 3] & (1 << (page & 7))) !== 0;
   }
 
+  /**
+   * The first page at or after `page` (and before `end`) that is a zero page (`zero`) or not:
+   * eight pages at a time over whole bytes of the other kind (a byte that runs past `end` too:
+   * its pages before `end` are of that kind). The raw search asks this for every chunk of the
+   * file on the main thread, where a loop over each of a chunk's 2,048 pages was 7% of its time
+   * in the raw pass, time the workers' next tasks wait for.
+   */
+  private next(page: number, end: number, zero: boolean): number {
+    const skip = zero ? 0 : 0xff;
+    while (page < end) {
+      if ((page & 7) === 0 && (page >>> 3 < this.bits.length ? this.bits[page >>> 3] : 0) === skip) {
+        page += 8;
+        continue;
+      }
+      if (this.has(page) === zero) return page;
+      page++;
+    }
+    return end;
+  }
+
   /** Every byte of [from, to) lies in a zero page (an empty range: false). */
   covers(from: number, to: number): boolean {
     if (to <= from) return false;
-    for (let page = Math.floor(from / zeroPageInBytes); page * zeroPageInBytes < to; page++) if (!this.has(page)) return false;
-    return true;
+    const end = Math.ceil(to / zeroPageInBytes);
+    return this.next(Math.floor(from / zeroPageInBytes), end, false) >= end;
   }
 
   /**
@@ -49,19 +69,14 @@ export class ZeroPages {
    */
   within(from: number, to: number, minimum = zeroPageInBytes): number[] {
     const out: number[] = [];
-    let run = -1;
-    const close = (at: number) => {
-      const start = Math.max(from, run);
-      const end = Math.min(to, at);
-      if (end - start >= minimum) out.push(start - from, end - from);
-      run = -1;
-    };
-    for (let page = Math.floor(Math.max(0, from) / zeroPageInBytes); page * zeroPageInBytes < to; page++) {
-      if (this.has(page)) {
-        if (run < 0) run = page * zeroPageInBytes;
-      } else if (run >= 0) close(page * zeroPageInBytes);
+    const end = Math.ceil(to / zeroPageInBytes);
+    for (let page = this.next(Math.floor(Math.max(0, from) / zeroPageInBytes), end, true); page < end; ) {
+      const runEnd = this.next(page, end, false);
+      const start = Math.max(from, page * zeroPageInBytes);
+      const stop = Math.min(to, runEnd * zeroPageInBytes);
+      if (stop - start >= minimum) out.push(start - from, stop - from);
+      page = this.next(runEnd, end, true);
     }
-    if (run >= 0) close(to);
     return out;
   }
 
