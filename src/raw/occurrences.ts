@@ -71,7 +71,8 @@ const filterWords = 4096;
  * by the top 12 bits of its table hash, the bits by the top 10 of a second hash). With the
  * bench's six public keys (6,000 words of their forms) one bit in ten is set and a random word
  * passes about once in a hundred; the 65536-bit filter it replaces (one bit per key) passed one
- * in eleven, and a group of four probed words one in three (wasm/anchor-scan.wat: $passes).
+ * in eleven, and a group of four probed words one in three. wasm/anchor-scan.wat's probe makes
+ * the same test, written out for each of its four words.
  */
 function passesFilter(filter: Int32Array, word: number, product: number): boolean {
   const f = filter[product >>> 20];
