@@ -74,10 +74,15 @@ const filterWords = 4096;
  * in eleven, and a group of four probed words one in three. wasm/anchor-scan.wat's probe makes
  * the same test, written out for each of its four words.
  */
-function passesFilter(filter: Int32Array, word: number, product: number): boolean {
-  const f = filter[product >>> 20];
+function filterBitsOf(word: number): number {
   const second = Math.imul(word, SECOND_MULTIPLIER);
-  return ((f >>> (second >>> 27)) & (f >>> ((second >>> 22) & 31)) & 1) !== 0;
+  return (1 << (second >>> 27)) | (1 << ((second >>> 22) & 31));
+}
+
+/** `product`: the word's table hash product (its top 12 bits choose the filter word). */
+function passesFilter(filter: Int32Array, word: number, product: number): boolean {
+  const bits = filterBitsOf(word);
+  return (filter[product >>> 20] & bits) === bits;
 }
 
 /**
@@ -120,8 +125,7 @@ export function buildPatternTable(patterns: readonly RawPattern[]): PatternTable
   for (let w = 0; w < count; w++) {
     const key = keys[w];
     const product = Math.imul(key, MULTIPLIER);
-    const second = Math.imul(key, SECOND_MULTIPLIER);
-    filter[product >>> 20] |= (1 << (second >>> 27)) | (1 << ((second >>> 22) & 31));
+    filter[product >>> 20] |= filterBitsOf(key);
     let h = product >>> shift;
     while (ref[h] !== 0) h = (h + 1) & mask;
     slotKey[h] = key;
